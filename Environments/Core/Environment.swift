@@ -1,0 +1,88 @@
+@_exported import SeededRandom
+
+/// Something an agent can play: Gymnasium's contract in Swift.
+///
+/// - `reset(seed:into:)` starts an episode and writes its first observation. A seed fixes
+///   the environment's generator; `nil` continues from where it was, so a sequence of
+///   resets after one seeded reset is itself reproducible.
+/// - `step(_:into:)` applies one action, writes the next observation and returns the
+///   reward and whether the episode ended. `isTerminated` means the task ended (a pole
+///   fell, a goal was reached): do not bootstrap. `isTruncated` means it was cut short (a
+///   time limit): a learner still bootstraps from the observation.
+/// - Stepping an episode that has ended, or one never reset, throws
+///   `EnvironmentError.episodeEnded` / `.notReset`; there is no silent reset.
+/// - `render()` draws the current state into a `Frame` of the environment's choosing.
+///
+/// Observations are written into caller-owned storage of exactly
+/// `observationSpace.count` floats, so a vector of environments fills one contiguous
+/// buffer without allocating. The array-returning conveniences below are for tests and
+/// tools, not hot loops.
+public protocol Environment {
+    /// The shape and bounds of observations.
+    var observationSpace: Box { get }
+    /// The actions `step` accepts: `0..<actionSpace.count`.
+    var actionSpace: Discrete { get }
+    /// Human-readable action names, one per action (`"left"`, `"fire"`, ...).
+    var actionNames: [String] { get }
+
+    /// Starts a new episode and writes its first observation into `observation`.
+    mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>)
+
+    /// Applies `action`, writes the next observation into `observation` and returns the
+    /// reward and end flags.
+    mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+
+    /// Draws the current state for a person.
+    func render() -> Frame
+}
+
+/// The reward and end flags of one step; the observation is written separately.
+public struct StepOutcome: Equatable, Sendable {
+    public var reward: Float
+    /// The episode ended for the task: no bootstrapping from the next observation.
+    public var isTerminated: Bool
+    /// The episode was cut short (time limit): bootstrap from the next observation.
+    public var isTruncated: Bool
+
+    public init(reward: Float, isTerminated: Bool = false, isTruncated: Bool = false) {
+        self.reward = reward
+        self.isTerminated = isTerminated
+        self.isTruncated = isTruncated
+    }
+
+    /// The episode is over, either way.
+    @inline(__always) public var isDone: Bool { isTerminated || isTruncated }
+}
+
+/// One step with its observation as an array (for tests and tools).
+public struct Step: Equatable, Sendable {
+    public var observation: [Float]
+    public var reward: Float
+    public var isTerminated: Bool
+    public var isTruncated: Bool
+    public var isDone: Bool { isTerminated || isTruncated }
+}
+
+extension Environment {
+    public var actionNames: [String] { (0..<actionSpace.count).map { "action \($0)" } }
+
+    /// Starts a new episode and returns its first observation.
+    public mutating func reset(seed: UInt64? = nil) -> [Float] {
+        var observation = [Float](repeating: 0, count: observationSpace.count)
+        observation.withUnsafeMutableBufferPointer { reset(seed: seed, into: $0) }
+        return observation
+    }
+
+    /// Applies `action` and returns the observation with the reward and end flags.
+    public mutating func step(_ action: Int) throws(EnvironmentError) -> Step {
+        var observation = [Float](repeating: 0, count: observationSpace.count)
+        let outcome = try observation.withUnsafeMutableBufferPointer {
+            (buffer) throws(EnvironmentError) -> StepOutcome in
+            try step(action, into: buffer)
+        }
+        return Step(
+            observation: observation, reward: outcome.reward,
+            isTerminated: outcome.isTerminated, isTruncated: outcome.isTruncated)
+    }
+}
