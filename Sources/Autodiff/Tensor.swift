@@ -1,0 +1,111 @@
+/// A Float32 array with a shape that can record how it was computed, so that
+/// `backward()` can push gradients back to the tensors it came from.
+///
+/// A tensor is a reference type: parameters are updated in place by optimisers, and a
+/// recorded graph points from each result to its inputs (never back), so a graph is freed
+/// as soon as its last result is dropped, and `backward()` frees it at once.
+///
+/// Elements are stored row-major (last axis fastest) in memory the tensor owns.
+public final class Tensor {
+    /// The extent of each axis; `[]` is a scalar.
+    public let shape: [Int]
+    /// The number of elements: the product of `shape`.
+    public let count: Int
+    /// The elements, row-major. Owned by this tensor.
+    public let storage: UnsafeMutablePointer<Float>
+    /// The gradient of the last `backward()` with respect to this tensor, accumulated
+    /// (`+=`) over calls until `zeroGradient()`; `nil` until a gradient reaches it.
+    /// Only tensors that require gradients and were not computed (leaves such as
+    /// parameters) keep theirs after `backward()`.
+    public internal(set) var gradientStorage: UnsafeMutablePointer<Float>?
+    /// Whether gradients flow into this tensor: set on parameters; results of recorded
+    /// ops inherit it from their inputs.
+    public let requiresGradient: Bool
+    /// How this tensor was computed, when it was recorded; `nil` for leaves.
+    var origin: Origin?
+    /// Scratch mark for the topological sort of `backward()`.
+    var isVisited = false
+
+    /// A tensor of the given shape with uninitialised storage (internal: ops fill it).
+    init(uninitializedShape shape: [Int], requiresGradient: Bool = false) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "a shape has no negative extents: \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.storage = .allocate(capacity: Swift.max(count, 1))
+        self.requiresGradient = requiresGradient
+    }
+
+    /// A tensor holding `scalars` in the given shape.
+    /// - Precondition: `scalars.count` is the product of `shape`.
+    public convenience init(shape: [Int], scalars: [Float], requiresGradient: Bool = false) {
+        let expected = shape.reduce(1, *)
+        precondition(
+            scalars.count == expected,
+            "shape \(shape) holds \(expected) elements but \(scalars.count) scalars were given")
+        self.init(uninitializedShape: shape, requiresGradient: requiresGradient)
+        scalars.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: count) }
+    }
+
+    /// A scalar tensor.
+    public convenience init(_ value: Float, requiresGradient: Bool = false) {
+        self.init(shape: [], scalars: [value], requiresGradient: requiresGradient)
+    }
+
+    deinit {
+        storage.deallocate()
+        gradientStorage?.deallocate()
+    }
+
+    /// The elements as an array (a copy).
+    public var scalars: [Float] {
+        Array(UnsafeBufferPointer(start: storage, count: count))
+    }
+
+    /// The only element of a one-element tensor.
+    public var scalar: Float {
+        precondition(count == 1, "scalar needs a one-element tensor, shape is \(shape)")
+        return storage[0]
+    }
+
+    /// The accumulated gradient as an array, or `nil` when none reached this tensor.
+    public var gradient: [Float]? {
+        gradientStorage.map { Array(UnsafeBufferPointer(start: $0, count: count)) }
+    }
+
+    /// The number of axes.
+    public var rank: Int { shape.count }
+
+    /// Forgets the accumulated gradient (the next `backward()` starts from zero).
+    public func zeroGradient() {
+        gradientStorage?.update(repeating: 0, count: count)
+    }
+
+    /// The gradient buffer, created zeroed on first use.
+    @inline(__always)
+    func gradientBuffer() -> UnsafeMutablePointer<Float> {
+        if let gradientStorage { return gradientStorage }
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+        buffer.initialize(repeating: 0, count: Swift.max(count, 1))
+        gradientStorage = buffer
+        return buffer
+    }
+
+    /// Overwrites the elements with `scalars` (same count), for example to load weights.
+    public func assign(_ scalars: [Float]) {
+        precondition(scalars.count == count, "assign needs \(count) scalars, got \(scalars.count)")
+        scalars.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: count) }
+    }
+
+    /// Overwrites the elements with another tensor's (same shape).
+    public func assign(_ other: Tensor) {
+        precondition(other.shape == shape, "assign needs shape \(shape), got \(other.shape)")
+        storage.update(from: other.storage, count: count)
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let shown = scalars.prefix(8).map { "\($0)" }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(shown)\(count > 8 ? ", ..." : "")])"
+    }
+}

@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Updates parameters from their accumulated gradients, with PyTorch's semantics and
+/// defaults. State (moments, momentum buffers) lives in the optimiser, one entry per
+/// parameter, in the order the parameters were given.
+public protocol Optimizer: AnyObject {
+    /// The tensors this optimiser updates.
+    var parameters: [Tensor] { get }
+    /// The step size; schedules change it between steps.
+    var learningRate: Float { get set }
+    /// Applies one update to every parameter that has a gradient.
+    func step()
+}
+
+extension Optimizer {
+    /// Forgets every parameter's gradient (call before the next backward pass).
+    public func zeroGradients() {
+        for p in parameters { p.zeroGradient() }
+    }
+}
+
+/// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and
+/// L2 weight decay, as `torch.optim.SGD`:
+/// g ← ∇ + λθ; b ← μb + (1 − τ)g (b = g on the first step); g ← g + μb (Nesterov) or b;
+/// θ ← θ − ηg.
+public final class SGD: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let momentum: Float
+    public let dampening: Float
+    public let weightDecay: Float
+    public let isNesterov: Bool
+    private var buffers: [UnsafeMutablePointer<Float>?]
+
+    public init(
+        parameters: [Tensor], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+        weightDecay: Float = 0, nesterov: Bool = false
+    ) {
+        precondition(learningRate >= 0 && momentum >= 0 && weightDecay >= 0, "SGD: negative hyper-parameter")
+        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum and no dampening")
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.dampening = dampening
+        self.weightDecay = weightDecay
+        self.isNesterov = nesterov
+        buffers = Array(repeating: nil, count: parameters.count)
+    }
+
+    deinit { for b in buffers { b?.deallocate() } }
+
+    public func step() {
+        for (index, p) in parameters.enumerated() {
+            guard let grad = p.gradientStorage else { continue }
+            let theta = p.storage, n = p.count
+            let lr = learningRate, mu = momentum, wd = weightDecay, damp = 1 - dampening
+            if mu == 0 {
+                for i in 0..<n { theta[i] -= lr * (grad[i] + wd * theta[i]) }
+                continue
+            }
+            if let b = buffers[index] {
+                for i in 0..<n {
+                    let g = grad[i] + wd * theta[i]
+                    b[i] = mu * b[i] + damp * g
+                    theta[i] -= lr * (isNesterov ? g + mu * b[i] : b[i])
+                }
+            } else {
+                let b = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                for i in 0..<n {
+                    let g = grad[i] + wd * theta[i]
+                    b[i] = g
+                    theta[i] -= lr * (isNesterov ? g + mu * g : g)
+                }
+                buffers[index] = b
+            }
+        }
+    }
+}
+
+/// Adam with bias correction, as `torch.optim.Adam` (L2 weight decay added to the
+/// gradient): m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+/// θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+public final class Adam: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public let weightDecay: Float
+    /// Steps taken so far (t).
+    public private(set) var stepCount = 0
+    private let firstMoments: [UnsafeMutablePointer<Float>]
+    private let secondMoments: [UnsafeMutablePointer<Float>]
+
+    public init(
+        parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0
+    ) {
+        precondition(learningRate >= 0 && epsilon >= 0 && weightDecay >= 0, "Adam: negative hyper-parameter")
+        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Adam: betas must be in [0, 1)")
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        firstMoments = parameters.map { zeroedBuffer($0.count) }
+        secondMoments = parameters.map { zeroedBuffer($0.count) }
+    }
+
+    deinit {
+        for b in firstMoments { b.deallocate() }
+        for b in secondMoments { b.deallocate() }
+    }
+
+    public func step() {
+        stepCount += 1
+        // Bias corrections in Float64, as PyTorch computes them in Python floats.
+        let t = Double(stepCount)
+        let correction1 = 1 - pow(Double(beta1), t), correction2 = 1 - pow(Double(beta2), t)
+        let stepSize = Float(Double(learningRate) / correction1)
+        let correction2Root = Float(correction2.squareRoot())
+        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
+        for (index, p) in parameters.enumerated() {
+            guard let grad = p.gradientStorage else { continue }
+            let theta = p.storage, m = firstMoments[index], v = secondMoments[index]
+            for i in 0..<p.count {
+                let g = grad[i] + wd * theta[i]
+                m[i] = b1 * m[i] + (1 - b1) * g
+                v[i] = b2 * v[i] + (1 - b2) * g * g
+                theta[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
+            }
+        }
+    }
+}
+
+/// RMSprop as `torch.optim.RMSprop`: s ← αs + (1 − α)g²; with `centered`, ḡ ← αḡ + (1 − α)g
+/// and the denominator is √(s − ḡ²) + ε, otherwise √s + ε; with momentum μ,
+/// b ← μb + g/denominator and θ ← θ − ηb, otherwise θ ← θ − η g/denominator.
+public final class RMSprop: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let alpha: Float
+    public let epsilon: Float
+    public let weightDecay: Float
+    public let momentum: Float
+    public let isCentered: Bool
+    private let squareAverages: [UnsafeMutablePointer<Float>]
+    private let gradientAverages: [UnsafeMutablePointer<Float>]
+    private let momentumBuffers: [UnsafeMutablePointer<Float>]
+
+    public init(
+        parameters: [Tensor], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
+        weightDecay: Float = 0, momentum: Float = 0, centered: Bool = false
+    ) {
+        precondition(learningRate >= 0 && epsilon >= 0 && weightDecay >= 0 && momentum >= 0,
+                     "RMSprop: negative hyper-parameter")
+        precondition((0...1).contains(alpha), "RMSprop: alpha must be in [0, 1]")
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.momentum = momentum
+        self.isCentered = centered
+        squareAverages = parameters.map { zeroedBuffer($0.count) }
+        gradientAverages = centered ? parameters.map { zeroedBuffer($0.count) } : []
+        momentumBuffers = momentum > 0 ? parameters.map { zeroedBuffer($0.count) } : []
+    }
+
+    deinit {
+        for b in squareAverages + gradientAverages + momentumBuffers { b.deallocate() }
+    }
+
+    public func step() {
+        let a = alpha, eps = epsilon, wd = weightDecay, lr = learningRate, mu = momentum
+        for (index, p) in parameters.enumerated() {
+            guard let grad = p.gradientStorage else { continue }
+            let theta = p.storage, s = squareAverages[index]
+            for i in 0..<p.count {
+                let g = grad[i] + wd * theta[i]
+                s[i] = a * s[i] + (1 - a) * g * g
+                var denominator: Float
+                if isCentered {
+                    let gbar = gradientAverages[index]
+                    gbar[i] = a * gbar[i] + (1 - a) * g
+                    denominator = (s[i] - gbar[i] * gbar[i]).squareRoot() + eps
+                } else {
+                    denominator = s[i].squareRoot() + eps
+                }
+                if mu > 0 {
+                    let b = momentumBuffers[index]
+                    b[i] = mu * b[i] + g / denominator
+                    theta[i] -= lr * b[i]
+                } else {
+                    theta[i] -= lr * g / denominator
+                }
+            }
+        }
+    }
+}
+
+/// Scales all gradients together so that their global L2 norm is at most `maxNorm`, as
+/// `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), applied only
+/// when below 1). Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
+    precondition(maxNorm > 0, "clipGradientNorm: maxNorm must be positive, got \(maxNorm)")
+    var total: Double = 0
+    for p in parameters {
+        guard let g = p.gradientStorage else { continue }
+        var sum: Float = 0
+        for i in 0..<p.count { sum += g[i] * g[i] }
+        total += Double(sum)
+    }
+    let norm = Float(total.squareRoot())
+    let coefficient = maxNorm / (norm + 1e-6)
+    if coefficient < 1 {
+        for p in parameters {
+            guard let g = p.gradientStorage else { continue }
+            for i in 0..<p.count { g[i] *= coefficient }
+        }
+    }
+    return norm
+}
+
+private func zeroedBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+    b.initialize(repeating: 0, count: Swift.max(count, 1))
+    return b
+}
