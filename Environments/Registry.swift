@@ -1,0 +1,125 @@
+/// How to make one registered environment: its id, what it is, its time limit and the
+/// return that counts as solved (Gymnasium's `EnvSpec`).
+public struct EnvironmentSpec: Sendable {
+    /// The id users type, in Gymnasium's style: `CartPole-v1`, `Breakout-MinAtar`.
+    public let id: String
+    /// One line saying what the environment is.
+    public let summary: String
+    /// Episodes are truncated after this many steps (`TimeLimit`); `nil` for no limit.
+    public let maxEpisodeSteps: Int?
+    /// The average return at which the task counts as solved; `nil` when there is none.
+    public let rewardThreshold: Double?
+    /// Makes the bare environment, without the time limit. The value behind the
+    /// existential is a concrete struct, so generic code that opens it
+    /// (`func f<E: Environment>(_ e: E)` called with an `any Environment`) specialises.
+    public let makeBase: @Sendable () -> any Environment
+
+    public init(
+        id: String, summary: String, maxEpisodeSteps: Int?, rewardThreshold: Double?,
+        makeBase: @escaping @Sendable () -> any Environment
+    ) {
+        precondition(maxEpisodeSteps.map { $0 > 0 } ?? true, "a step limit must be positive")
+        self.id = id
+        self.summary = summary
+        self.maxEpisodeSteps = maxEpisodeSteps
+        self.rewardThreshold = rewardThreshold
+        self.makeBase = makeBase
+    }
+
+    /// The environment as users get it: the base wrapped in `TimeLimit` when the spec has
+    /// a step limit (for `CartPole-v1` the concrete type is `TimeLimit<CartPole>`).
+    public func makeEnvironment() -> any Environment {
+        let base = makeBase()
+        guard let maxEpisodeSteps else { return base }
+        return Self.limit(base, to: maxEpisodeSteps)
+    }
+
+    /// Opens the existential so the wrapper is `TimeLimit<Concrete>`, not
+    /// `TimeLimit<any Environment>`.
+    private static func limit<Base: Environment>(_ base: Base, to steps: Int) -> any Environment {
+        TimeLimit(base, maxEpisodeSteps: steps)
+    }
+}
+
+/// The environments AgentLab knows by id.
+///
+/// | id                       | environment                           | step limit | threshold |
+/// |--------------------------|---------------------------------------|------------|-----------|
+/// | `CartPole-v1`            | `CartPole`                            | 500        | 475       |
+/// | `GridWorld-v0`           | `GridWorld` on `Map.small`            | 100        | 1         |
+/// | `GridWorld-Cliff-v0`     | `GridWorld.cliffWalking()`            | 200        | −13       |
+/// | `GridWorld-FourRooms-v0` | `GridWorld.fourRooms()`               | 500        | 1         |
+/// | `Breakout-MinAtar`, `SpaceInvaders-MinAtar`, `Freeway-MinAtar`, `Asterix-MinAtar`, `Seaquest-MinAtar` | `MinAtarEnvironment<Game>` (sticky actions 0.1, all six actions) | 10,000 | none |
+///
+/// The grid thresholds are the optimal undiscounted returns (see `GridWorldMaps.swift`).
+/// Each built-in map has its own id rather than an option, so that every id names one
+/// fixed task with one threshold. Users may add their own specs with `register(_:)`.
+public struct EnvironmentRegistry: Sendable {
+    /// The registered specs, in the order they were added.
+    public private(set) var specs: [EnvironmentSpec]
+
+    public init(specs: [EnvironmentSpec] = []) {
+        self.specs = []
+        for spec in specs { register(spec) }
+    }
+
+    /// Every built-in environment.
+    public static let standard = EnvironmentRegistry(specs: classicSpecs + minAtarSpecs)
+
+    /// The registered ids, in order.
+    public var ids: [String] { specs.map(\.id) }
+
+    /// Adds `spec`, replacing a spec with the same id.
+    public mutating func register(_ spec: EnvironmentSpec) {
+        if let index = specs.firstIndex(where: { $0.id == spec.id }) {
+            specs[index] = spec
+        } else {
+            specs.append(spec)
+        }
+    }
+
+    /// The spec registered as `id`.
+    /// - Throws: `EnvironmentError.unknownID` listing the known ids.
+    public func spec(id: String) throws(EnvironmentError) -> EnvironmentSpec {
+        guard let spec = specs.first(where: { $0.id == id }) else {
+            throw .unknownID(id, known: ids)
+        }
+        return spec
+    }
+
+    /// A fresh environment for `id`, wrapped in `TimeLimit` when its spec has a step limit.
+    /// - Throws: `EnvironmentError.unknownID` listing the known ids.
+    public func makeEnvironment(id: String) throws(EnvironmentError) -> any Environment {
+        try spec(id: id).makeEnvironment()
+    }
+
+    /// CartPole and the grid worlds.
+    public static let classicSpecs: [EnvironmentSpec] = [
+        EnvironmentSpec(
+            id: "CartPole-v1",
+            summary: "Balance a pole on a cart by pushing it left or right (Gymnasium's dynamics).",
+            maxEpisodeSteps: 500, rewardThreshold: 475,
+            makeBase: { CartPole() }),
+        EnvironmentSpec(
+            id: "GridWorld-v0",
+            summary: "Walk from start to goal on a 5×5 grid with four pillars and a pit.",
+            maxEpisodeSteps: 100, rewardThreshold: 1,
+            makeBase: { GridWorld(map: .small) }),
+        EnvironmentSpec(
+            id: "GridWorld-Cliff-v0",
+            summary: "Sutton & Barto's cliff walk: −1 per step, −100 and back to start for the cliff.",
+            maxEpisodeSteps: 200, rewardThreshold: -13,
+            makeBase: { GridWorld.cliffWalking() }),
+        EnvironmentSpec(
+            id: "GridWorld-FourRooms-v0",
+            summary: "Sutton, Precup & Singh's four rooms: reach the far corner through the doorways.",
+            maxEpisodeSteps: 500, rewardThreshold: 1,
+            makeBase: { GridWorld.fourRooms() }),
+    ]
+}
+
+/// A fresh environment for `id` from the standard registry, wrapped in its time limit.
+/// - Throws: `EnvironmentError.unknownID` listing the known ids.
+public func makeEnvironment(id: String) throws(EnvironmentError) -> any Environment {
+    try EnvironmentRegistry.standard.makeEnvironment(id: id)
+}

@@ -1,0 +1,38 @@
+import XCTest
+@testable import Environments
+
+/// Every registered id, the arcade games included (needs `Registry+MinAtar.swift`).
+final class RegistryCheckAllTests: XCTestCase {
+    static let games = ["Breakout-MinAtar", "SpaceInvaders-MinAtar", "Freeway-MinAtar",
+                        "Asterix-MinAtar", "Seaquest-MinAtar"]
+
+    func testEveryIDIsRegisteredOnce() {
+        let ids = EnvironmentRegistry.standard.ids
+        XCTAssertEqual(ids, ["CartPole-v1", "GridWorld-v0", "GridWorld-Cliff-v0", "GridWorld-FourRooms-v0"] + Self.games)
+    }
+
+    func testGamesHaveAGenerousLimitAndNoThreshold() throws {
+        for id in Self.games {
+            let spec = try EnvironmentRegistry.standard.spec(id: id)
+            XCTAssertEqual(spec.maxEpisodeSteps, 10_000, id)
+            XCTAssertNil(spec.rewardThreshold, id)
+            let env = spec.makeEnvironment()
+            XCTAssertEqual(env.actionSpace, Discrete(6), id)
+            XCTAssertEqual(env.observationSpace.shape.prefix(2), [10, 10], id)
+        }
+    }
+
+    func testEveryRegisteredEnvironmentPassesTheChecker() throws {
+        for spec in EnvironmentRegistry.standard.specs {
+            var env = spec.makeEnvironment()
+            do {
+                let report = try EnvironmentChecker.check(&env, seed: 3, steps: 500)
+                XCTAssertEqual(report.steps, 500, spec.id)
+                XCTAssertEqual(Set(report.passed + report.notExercised),
+                               Set(EnvironmentChecker.Check.allCases), spec.id)
+            } catch {
+                XCTFail("\(spec.id): \(error)")
+            }
+        }
+    }
+}
