@@ -55,6 +55,7 @@ public struct ChannelGrid {
     @inlinable @inline(__always)
     public mutating func mark(row: Int, column: Int, channel: Int) {
         guard row >= 0, row < Self.size, column >= 0, column < Self.size else { return }
+        precondition(channel >= 0 && channel < channelCount, "channel \(channel) is outside 0..<\(channelCount)")
         storage[(row * Self.size + column) * channelCount + channel] = 1
     }
 
@@ -79,6 +80,8 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
     /// The action applied on the previous frame (sticky actions repeat it).
     public private(set) var lastAction: MinAtarAction = .noop
     public private(set) var generator: SeededGenerator
+    /// The game action behind each environment action index.
+    public let actions: [MinAtarAction]
     private var state: EpisodeState = .notStarted
 
     private enum EpisodeState: Sendable { case notStarted, running, ended }
@@ -88,6 +91,7 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
                      "sticky action probability must be in [0, 1], got \(stickyActionProbability)")
         self.stickyActionProbability = stickyActionProbability
         self.usesMinimalActions = usesMinimalActions
+        actions = usesMinimalActions ? Game.minimalActions : MinAtarAction.allCases
         generator = SeededGenerator(seed: seed)
         game = Game(generator: &generator)
     }
@@ -101,11 +105,6 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
     public var actionSpace: Discrete { Discrete(actions.count) }
 
     public var actionNames: [String] { actions.map(\.name) }
-
-    /// The game action behind each environment action index.
-    public var actions: [MinAtarAction] {
-        usesMinimalActions ? Game.minimalActions : MinAtarAction.allCases
-    }
 
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         if let seed { generator = SeededGenerator(seed: seed) }
@@ -123,8 +122,8 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
         case .ended: throw .episodeEnded
         case .running: break
         }
-        guard actionSpace.contains(action) else { throw .invalidAction(action, count: actionSpace.count) }
-        var chosen = usesMinimalActions ? Game.minimalActions[action] : MinAtarAction(rawValue: action)!
+        guard action >= 0, action < actions.count else { throw .invalidAction(action, count: actions.count) }
+        var chosen = actions[action]
         if stickyActionProbability > 0, generator.uniform() < stickyActionProbability {
             chosen = lastAction
         }
