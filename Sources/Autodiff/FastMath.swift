@@ -14,9 +14,11 @@ public enum FastMath {
     /// e^r; 2^k is built in the exponent bits.
     @inline(__always)
     public static func exp(_ x: Float) -> Float {
-        // Branch-free so loops vectorise: clamp, compute, then patch the ends.
+        // Branch-free and conversion-free so loops vectorise: clamp, round k by the
+        // 1.5·2²³ trick (k lands in the low mantissa bits), compute, patch the ends.
         let xc = Swift.min(Swift.max(x, -87.33654), 88.72283)
-        let k = (xc * 1.442695041).rounded(.toNearestOrEven)
+        let shifted = xc * 1.442695041 + 12_582_912
+        let k = shifted - 12_582_912
         let r = (xc - k * 0.693359375) + k * 2.12194440e-4  // two-part ln 2 for accuracy
         var p: Float = 1.9875691500e-4
         p = p * r + 1.3981999507e-3
@@ -26,9 +28,10 @@ public enum FastMath {
         p = p * r + 5.0000001201e-1
         let er = (p * r * r) + r + 1
         // 2^k as two halves, so k = 128 (x near the top of the range) does not overflow.
-        let k1 = Int32(k) >> 1, k2 = Int32(k) - k1
-        let value = er * Float(bitPattern: UInt32(bitPattern: k1 &+ 127) << 23)
-            * Float(bitPattern: UInt32(bitPattern: k2 &+ 127) << 23)
+        let ki = Int32(bitPattern: shifted.bitPattern &- 0x4B40_0000)
+        let k1 = ki &>> 1, k2 = ki &- k1
+        let value = er * Float(bitPattern: UInt32(bitPattern: (k1 &+ 127) &<< 23))
+            * Float(bitPattern: UInt32(bitPattern: (k2 &+ 127) &<< 23))
         return x > 88.72283 ? .infinity : (x < -87.33654 ? 0 : value)
     }
 

@@ -124,16 +124,44 @@ public final class Adam: Optimizer {
         let correction1 = 1 - pow(Double(beta1), t), correction2 = 1 - pow(Double(beta2), t)
         let stepSize = Float(Double(learningRate) / correction1)
         let correction2Root = Float(correction2.squareRoot())
-        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
         for (index, p) in parameters.enumerated() {
             guard let grad = p.gradientStorage else { continue }
-            let theta = p.storage, m = firstMoments[index], v = secondMoments[index]
-            for i in 0..<p.count {
-                let g = grad[i] + wd * theta[i]
-                m[i] = b1 * m[i] + (1 - b1) * g
-                v[i] = b2 * v[i] + (1 - b2) * g * g
-                theta[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
-            }
+            Self.update(p.storage, grad, firstMoments[index], secondMoments[index], count: p.count,
+                        beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
+                        stepSize: stepSize, inverseCorrection2Root: 1 / correction2Root)
+        }
+    }
+
+    /// One Adam update of `count` elements, eight lanes at a time.
+    @inline(__always)
+    private static func update(
+        _ theta: UnsafeMutablePointer<Float>, _ grad: UnsafeMutablePointer<Float>,
+        _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count: Int,
+        beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, stepSize: Float,
+        inverseCorrection2Root: Float
+    ) {
+        typealias Lanes = SIMD8<Float>
+        let b1 = Lanes(repeating: beta1), b2 = Lanes(repeating: beta2)
+        let c1 = Lanes(repeating: 1 - beta1), c2 = Lanes(repeating: 1 - beta2)
+        let wd = Lanes(repeating: weightDecay), eps = Lanes(repeating: epsilon)
+        let lr = Lanes(repeating: stepSize), root = Lanes(repeating: inverseCorrection2Root)
+        var i = 0
+        while i + 8 <= count {
+            let t = Lanes.load(theta + i)
+            let g = Lanes.load(grad + i) + wd * t
+            let mi = b1 * Lanes.load(m + i) + c1 * g
+            let vi = b2 * Lanes.load(v + i) + c2 * (g * g)
+            mi.store(to: m + i)
+            vi.store(to: v + i)
+            (t - lr * mi / (vi.squareRoot() * root + eps)).store(to: theta + i)
+            i += 8
+        }
+        while i < count {
+            let g = grad[i] + weightDecay * theta[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * (g * g)
+            theta[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseCorrection2Root + epsilon)
+            i += 1
         }
     }
 }

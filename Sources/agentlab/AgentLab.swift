@@ -1,9 +1,52 @@
 import ArgumentParser
+import Environments
+import Foundation
 
 @main
 struct AgentLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentlab",
         abstract: "Train, watch and evaluate reinforcement-learning agents.",
-        subcommands: [])
+        discussion: """
+            Environments: `agentlab envs` lists them, `agentlab rollout ID` plays one.
+            Speed: `agentlab bench` measures the neural-network core and the environments.
+            """,
+        subcommands: [EnvsCommand.self, RolloutCommand.self, BenchCommand.self])
+
+    /// Runs the command line. Usage errors (a bad flag, an unknown id, a value out of
+    /// range) exit with status 2 and a message on stderr; `--help` exits with 0.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as UsageError {
+            printError(error.description)
+            Foundation.exit(ExitCode.usageError.rawValue)
+        } catch let error as EnvironmentError {
+            printError(error.description)
+            Foundation.exit(ExitCode.usageError.rawValue)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitCode.usageError.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+extension ExitCode {
+    /// Bad input: a usage mistake, an unknown id, a value out of range.
+    static let usageError = ExitCode(2)
+}
+
+/// A usage error with the message to show; `AgentLab.main` turns it into exit status 2.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Writes `message` and a newline to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
 }

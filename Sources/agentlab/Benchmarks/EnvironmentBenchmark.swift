@@ -1,0 +1,74 @@
+import Environments
+import Foundation
+
+/// The `agentlab bench envs` workloads: steps per second of every registered environment
+/// (with its registry wrappers), random actions, observations written, one copy and a
+/// vector of 1,024 copies spread over the machine's cores.
+enum EnvironmentBenchmark {
+    /// The targets in millions of steps per second: (one copy, 1,024 copies).
+    static func targets(for id: String) -> (single: Double?, vector: Double?) {
+        switch id {
+        case "CartPole-v1": (18, 64)
+        case "Breakout-MinAtar": (nil, 14)
+        case let id where id.hasSuffix("-MinAtar"): (nil, 5)
+        default: (nil, nil)
+        }
+    }
+
+    /// Random actions drawn before timing, cycled through by the timed loop.
+    static func randomActions(count: Int, actionCount: Int, seed: UInt64) -> [Int] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in generator.int(below: actionCount) }
+    }
+
+    /// Steps per second of one copy over `steps` steps, resetting when an episode ends.
+    static func singleCopyRate<E: Environment>(_ prototype: E, steps: Int) -> Double {
+        var environment = prototype
+        let actions = randomActions(count: 1 << 16, actionCount: environment.actionSpace.count, seed: 1)
+        var observation = [Float](repeating: 0, count: environment.observationSpace.count)
+        return observation.withUnsafeMutableBufferPointer { buffer in
+            environment.reset(seed: 0, into: buffer)
+            let start = monotonicNanoseconds()
+            for t in 0..<steps {
+                // The actions are in range, so step cannot throw.
+                let outcome = (try? environment.step(actions[t & 0xFFFF], into: buffer)) ?? StepOutcome(reward: 0, isTerminated: true)
+                if outcome.isDone { environment.reset(seed: nil, into: buffer) }
+            }
+            let seconds = Double(monotonicNanoseconds() - start) / 1e9
+            return Double(steps) / seconds
+        }
+    }
+
+    /// Steps per second (summed over copies) of a vector of `copies` over `rounds` steps.
+    static func vectorRate(_ environment: any VectorStepping, rounds: Int) -> Double {
+        let copies = environment.count
+        let table = randomActions(count: copies * 64, actionCount: environment.actionSpace.count, seed: 2)
+        environment.reset(seed: 0)
+        return table.withUnsafeBufferPointer { all in
+            let start = monotonicNanoseconds()
+            for round in 0..<rounds {
+                let slice = UnsafeBufferPointer(rebasing: all[((round & 63) * copies)..<((round & 63) + 1) * copies])
+                try! environment.step(slice)
+            }
+            let seconds = Double(monotonicNanoseconds() - start) / 1e9
+            return Double(rounds * copies) / seconds
+        }
+    }
+
+    static func run(quick: Bool = false) -> [BenchmarkResult] {
+        var results: [BenchmarkResult] = []
+        for spec in EnvironmentRegistry.standard.specs {
+            let (singleTarget, vectorTarget) = targets(for: spec.id)
+            let single = singleCopyRate(spec.makeEnvironment(), steps: quick ? 20_000 : 5_000_000)
+            results.append(BenchmarkResult(
+                suite: "envs", name: "\(spec.id) ×1", unit: "M steps/s", value: single / 1e6, target: singleTarget,
+                higherIsBetter: true, detail: "one copy, one thread"))
+            let vector = makeVectorEnvironment(spec.makeEnvironment(), count: 1024)
+            let rate = vectorRate(vector, rounds: quick ? 10 : 20_000)
+            results.append(BenchmarkResult(
+                suite: "envs", name: "\(spec.id) ×1024", unit: "M steps/s", value: rate / 1e6, target: vectorTarget,
+                higherIsBetter: true, detail: "1,024 copies over \(vector.threadCount) threads"))
+        }
+        return results
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Environments
+
+/// `agentlab envs`: the registered environments as a table.
+struct EnvsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "envs",
+        abstract: "List the registered environments.",
+        discussion: "One row per id: observation shape, number of actions, step limit and reward threshold.")
+
+    func run() throws {
+        var rows = [["id", "observation", "actions", "step limit", "threshold", "summary"]]
+        for spec in EnvironmentRegistry.standard.specs {
+            let environment = spec.makeEnvironment()
+            rows.append([
+                spec.id,
+                environment.observationSpace.shape.map(String.init).joined(separator: "×"),
+                String(environment.actionSpace.count),
+                spec.maxEpisodeSteps.map(String.init) ?? "none",
+                spec.rewardThreshold.map { $0.formatted(significantDigits: 6) } ?? "none",
+                spec.summary,
+            ])
+        }
+        print(Table(rows: rows).rendered)
+    }
+}
