@@ -29,7 +29,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
-            providers: [.apt(["libsdl2-dev"])]),
+            providers: [.apt(["libsdl2-dev", "libsdl2-ttf-dev", "libsdl2-image-dev"])]),
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
 
         // A seeded generator shared by weight initialisers and environments.
         .target(name: "SeededRandom", swiftSettings: vectorised),
@@ -39,10 +40,14 @@ let package = Package(
         .target(
             name: "Environments", dependencies: ["SeededRandom"], path: "Environments",
             swiftSettings: vectorised),
+        .target(
+            name: "Agents", dependencies: ["Autodiff", "NeuralNet", "Environments"],
+            swiftSettings: vectorised),
+        .target(name: "Viewer", dependencies: ["Environments", "CSDL2", "CGIF"]),
         .executableTarget(
             name: "agentlab",
             dependencies: [
-                "CBLAS", "Autodiff", "NeuralNet", "Environments",
+                "CBLAS", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: vectorised),
@@ -54,5 +59,7 @@ let package = Package(
         .testTarget(
             name: "EnvironmentsTests", dependencies: ["Environments"],
             resources: [.copy("Reference")]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
     ]
 )

@@ -1,0 +1,3 @@
+// Agents: see Agent.swift.
+import NeuralNet
+import Environments

@@ -1,0 +1,2 @@
+// The SDL viewer: see Viewer.swift once it lands.
+import Environments
