@@ -14,6 +14,12 @@ public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     /// Applies one update to every parameter that has a gradient.
     func step()
+    /// The optimiser's internal state (moments, momentum buffers) as live tensors named
+    /// `"<kind>.<parameter index>"`: reading them saves the state, assigning into them
+    /// restores it (resuming training).
+    var namedState: [(name: String, tensor: Tensor)] { get }
+    /// Steps taken so far (restored with the state: Adam's bias correction depends on it).
+    var stepCount: Int { get set }
 }
 
 extension Optimizer {
@@ -34,7 +40,9 @@ public final class SGD: Optimizer {
     public let dampening: Float
     public let weightDecay: Float
     public let isNesterov: Bool
-    private var buffers: [UnsafeMutablePointer<Float>?]
+    public var stepCount = 0
+    /// Momentum buffers (empty without momentum); meaningful once `stepCount > 0`.
+    private let buffers: [Tensor]
 
     public init(
         parameters: [Tensor], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
@@ -48,12 +56,16 @@ public final class SGD: Optimizer {
         self.dampening = dampening
         self.weightDecay = weightDecay
         self.isNesterov = nesterov
-        buffers = Array(repeating: nil, count: parameters.count)
+        buffers = momentum > 0 ? parameters.map { Tensor.zeros($0.shape) } : []
     }
 
-    deinit { for b in buffers { b?.deallocate() } }
+    public var namedState: [(name: String, tensor: Tensor)] {
+        buffers.enumerated().map { ("momentum.\($0.offset)", $0.element) }
+    }
 
     public func step() {
+        let isFirstStep = stepCount == 0
+        stepCount += 1
         for (index, p) in parameters.enumerated() {
             guard let grad = p.gradientStorage else { continue }
             let theta = p.storage, n = p.count
@@ -62,20 +74,20 @@ public final class SGD: Optimizer {
                 for i in 0..<n { theta[i] -= lr * (grad[i] + wd * theta[i]) }
                 continue
             }
-            if let b = buffers[index] {
+            let b = buffers[index].storage
+            if !isFirstStep {
                 for i in 0..<n {
                     let g = grad[i] + wd * theta[i]
                     b[i] = mu * b[i] + damp * g
                     theta[i] -= lr * (isNesterov ? g + mu * b[i] : b[i])
                 }
             } else {
-                let b = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                // PyTorch starts the buffer at the first gradient, undamped.
                 for i in 0..<n {
                     let g = grad[i] + wd * theta[i]
                     b[i] = g
                     theta[i] -= lr * (isNesterov ? g + mu * g : g)
                 }
-                buffers[index] = b
             }
         }
     }
@@ -92,9 +104,9 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     public let weightDecay: Float
     /// Steps taken so far (t).
-    public private(set) var stepCount = 0
-    private let firstMoments: [UnsafeMutablePointer<Float>]
-    private let secondMoments: [UnsafeMutablePointer<Float>]
+    public var stepCount = 0
+    private let firstMoments: [Tensor]
+    private let secondMoments: [Tensor]
 
     public init(
         parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
@@ -108,13 +120,13 @@ public final class Adam: Optimizer {
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
-        firstMoments = parameters.map { zeroedBuffer($0.count) }
-        secondMoments = parameters.map { zeroedBuffer($0.count) }
+        firstMoments = parameters.map { Tensor.zeros($0.shape) }
+        secondMoments = parameters.map { Tensor.zeros($0.shape) }
     }
 
-    deinit {
-        for b in firstMoments { b.deallocate() }
-        for b in secondMoments { b.deallocate() }
+    public var namedState: [(name: String, tensor: Tensor)] {
+        firstMoments.enumerated().map { ("m.\($0.offset)", $0.element) }
+            + secondMoments.enumerated().map { ("v.\($0.offset)", $0.element) }
     }
 
     public func step() {
@@ -126,7 +138,7 @@ public final class Adam: Optimizer {
         let correction2Root = Float(correction2.squareRoot())
         for (index, p) in parameters.enumerated() {
             guard let grad = p.gradientStorage else { continue }
-            Self.update(p.storage, grad, firstMoments[index], secondMoments[index], count: p.count,
+            Self.update(p.storage, grad, firstMoments[index].storage, secondMoments[index].storage, count: p.count,
                         beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
                         stepSize: stepSize, inverseCorrection2Root: 1 / correction2Root)
         }
@@ -177,9 +189,10 @@ public final class RMSprop: Optimizer {
     public let weightDecay: Float
     public let momentum: Float
     public let isCentered: Bool
-    private let squareAverages: [UnsafeMutablePointer<Float>]
-    private let gradientAverages: [UnsafeMutablePointer<Float>]
-    private let momentumBuffers: [UnsafeMutablePointer<Float>]
+    public var stepCount = 0
+    private let squareAverages: [Tensor]
+    private let gradientAverages: [Tensor]
+    private let momentumBuffers: [Tensor]
 
     public init(
         parameters: [Tensor], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
@@ -195,33 +208,36 @@ public final class RMSprop: Optimizer {
         self.weightDecay = weightDecay
         self.momentum = momentum
         self.isCentered = centered
-        squareAverages = parameters.map { zeroedBuffer($0.count) }
-        gradientAverages = centered ? parameters.map { zeroedBuffer($0.count) } : []
-        momentumBuffers = momentum > 0 ? parameters.map { zeroedBuffer($0.count) } : []
+        squareAverages = parameters.map { Tensor.zeros($0.shape) }
+        gradientAverages = centered ? parameters.map { Tensor.zeros($0.shape) } : []
+        momentumBuffers = momentum > 0 ? parameters.map { Tensor.zeros($0.shape) } : []
     }
 
-    deinit {
-        for b in squareAverages + gradientAverages + momentumBuffers { b.deallocate() }
+    public var namedState: [(name: String, tensor: Tensor)] {
+        squareAverages.enumerated().map { ("square_average.\($0.offset)", $0.element) }
+            + gradientAverages.enumerated().map { ("gradient_average.\($0.offset)", $0.element) }
+            + momentumBuffers.enumerated().map { ("momentum.\($0.offset)", $0.element) }
     }
 
     public func step() {
+        stepCount += 1
         let a = alpha, eps = epsilon, wd = weightDecay, lr = learningRate, mu = momentum
         for (index, p) in parameters.enumerated() {
             guard let grad = p.gradientStorage else { continue }
-            let theta = p.storage, s = squareAverages[index]
+            let theta = p.storage, s = squareAverages[index].storage
             for i in 0..<p.count {
                 let g = grad[i] + wd * theta[i]
                 s[i] = a * s[i] + (1 - a) * g * g
                 var denominator: Float
                 if isCentered {
-                    let gbar = gradientAverages[index]
+                    let gbar = gradientAverages[index].storage
                     gbar[i] = a * gbar[i] + (1 - a) * g
                     denominator = (s[i] - gbar[i] * gbar[i]).squareRoot() + eps
                 } else {
                     denominator = s[i].squareRoot() + eps
                 }
                 if mu > 0 {
-                    let b = momentumBuffers[index]
+                    let b = momentumBuffers[index].storage
                     b[i] = mu * b[i] + g / denominator
                     theta[i] -= lr * b[i]
                 } else {
@@ -254,10 +270,4 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
         }
     }
     return norm
-}
-
-private func zeroedBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-    let b = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
-    b.initialize(repeating: 0, count: Swift.max(count, 1))
-    return b
 }

@@ -1,0 +1,76 @@
+/// What happened in one vector step, for the caller's logging and progress display.
+public struct LoopEvent {
+    /// Environment steps taken so far (N per vector step).
+    public var globalStep: Int
+    /// Episodes that ended in this step: (return, length).
+    public var finishedEpisodes: [(episodeReturn: Double, length: Int)]
+    /// The agent's metrics when it learned in this step; empty otherwise.
+    public var metrics: [String: Double]
+}
+
+/// Drives any `Agent` over a vector of environments: act, step, hand over the
+/// transitions. The one loop every algorithm shares; it knows nothing of how they learn.
+public final class EnvironmentLoop {
+    public let environments: any VectorStepping
+    public let agent: any Agent
+    /// Environment steps taken so far.
+    public private(set) var globalStep: Int
+    /// The observation shape of one copy.
+    public var observationShape: [Int] { environments.observationSpace.shape }
+
+    private let observationBuffer: UnsafeMutableBufferPointer<Float>
+    private let actionBuffer: UnsafeMutableBufferPointer<Int>
+
+    /// A loop that starts counting at `startStep` (non-zero when resuming) and resets the
+    /// environments with `seed`.
+    public init(environments: any VectorStepping, agent: any Agent, seed: UInt64, startStep: Int = 0) {
+        self.environments = environments
+        self.agent = agent
+        self.globalStep = startStep
+        observationBuffer = .allocate(capacity: environments.count * environments.observationSize)
+        actionBuffer = .allocate(capacity: environments.count)
+        actionBuffer.initialize(repeating: 0)
+        environments.reset(seed: seed)
+    }
+
+    deinit {
+        observationBuffer.deallocate()
+        actionBuffer.deallocate()
+    }
+
+    /// Steps until `globalStep` reaches `totalSteps` or `shouldStop()` says so (checked
+    /// every vector step), calling `handle` after every vector step.
+    public func run(
+        until totalSteps: Int, shouldStop: () -> Bool = { false },
+        handle: (LoopEvent) throws -> Void
+    ) throws {
+        let n = environments.count, size = environments.observationSize
+        while globalStep < totalSteps, !shouldStop() {
+            // The vector environment overwrites its buffer on step: keep s_t.
+            _ = observationBuffer.update(fromContentsOf: environments.observations)
+            agent.act(on: UnsafeBufferPointer(observationBuffer), count: n, into: actionBuffer)
+            do {
+                try environments.step(UnsafeBufferPointer(actionBuffer))
+            } catch {
+                throw TrainingError.invalidConfiguration("the agent chose an invalid action: \(error)")
+            }
+            globalStep += n
+            let transitions = Transitions(
+                count: n, observationSize: size,
+                observations: UnsafeBufferPointer(observationBuffer),
+                actions: UnsafeBufferPointer(actionBuffer),
+                rewards: environments.rewards,
+                nextObservations: environments.observations,
+                finalObservations: environments.finalObservations,
+                isTerminated: environments.isTerminated,
+                isTruncated: environments.isTruncated,
+                globalStep: globalStep)
+            let metrics = try agent.observe(transitions)
+            var finished: [(episodeReturn: Double, length: Int)] = []
+            for i in 0..<n where environments.isTerminated[i] || environments.isTruncated[i] {
+                finished.append((environments.finishedEpisodeReturns[i], environments.finishedEpisodeLengths[i]))
+            }
+            try handle(LoopEvent(globalStep: globalStep, finishedEpisodes: finished, metrics: metrics))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// The network architecture an agent builds for an observation space: an MLP for vector
+/// observations, MinAtar's convolutional trunk for 10×10×C frames.
+public struct NetworkConfiguration: Equatable, Sendable, Codable {
+    /// Hidden layer widths of the MLP (vector observations).
+    public var hiddenSizes: [Int]
+    /// The MLP's activation.
+    public var activation: Activation.Kind
+    /// Filters of the 3×3 valid convolution (image observations).
+    public var convolutionFilters: Int
+    /// Width of the dense layer after the convolution (image observations).
+    public var convolutionDenseSize: Int
+
+    public init(hiddenSizes: [Int] = [64, 64], activation: Activation.Kind = .tanh,
+                convolutionFilters: Int = 16, convolutionDenseSize: Int = 128) {
+        self.hiddenSizes = hiddenSizes
+        self.activation = activation
+        self.convolutionFilters = convolutionFilters
+        self.convolutionDenseSize = convolutionDenseSize
+    }
+
+    /// Whether observations of this shape go through the convolutional trunk.
+    public static func isImage(_ shape: [Int]) -> Bool { shape.count == 3 }
+
+    /// A trunk from observations to features and its output width. Layers are initialised
+    /// with `initializer`, or orthogonally with gain √2 when `orthogonal` (PPO's standard).
+    public func makeTrunk(
+        observationShape shape: [Int], orthogonal: Bool, generator: inout SeededGenerator
+    ) -> (layers: [any Layer], width: Int) {
+        let gain = Float(2.0.squareRoot())
+        if Self.isImage(shape) {
+            let (h, w, c) = (shape[0], shape[1], shape[2])
+            let flat = (h - 2) * (w - 2) * convolutionFilters
+            return ([
+                Conv2D(inputChannels: c, outputChannels: convolutionFilters, kernelSize: 3, padding: .valid,
+                       initializer: orthogonal ? .orthogonal(gain: gain) : .heUniform, generator: &generator),
+                Activation(.relu), Flatten(),
+                Dense(inputSize: flat, outputSize: convolutionDenseSize,
+                      initializer: orthogonal ? .orthogonal(gain: gain) : .heUniform, generator: &generator),
+                Activation(.relu),
+            ], convolutionDenseSize)
+        }
+        var layers: [any Layer] = []
+        var width = shape.reduce(1, *)
+        for size in hiddenSizes {
+            let initializer: Initializer = orthogonal
+                ? .orthogonal(gain: gain) : (activation == .relu ? .heUniform : .glorotUniform)
+            layers.append(Dense(inputSize: width, outputSize: size, initializer: initializer, generator: &generator))
+            layers.append(Activation(activation))
+            width = size
+        }
+        return (layers, width)
+    }
+
+    /// A one-line description stored in checkpoints: a checkpoint only loads into a
+    /// network with the same description.
+    public func describe(observationShape shape: [Int], outputs: Int) -> String {
+        if Self.isImage(shape) {
+            return "conv \(shape.map(String.init).joined(separator: "x")) c\(convolutionFilters) d\(convolutionDenseSize) -> \(outputs)"
+        }
+        let sizes = [shape.reduce(1, *)] + hiddenSizes + [outputs]
+        return "mlp \(sizes.map(String.init).joined(separator: "-")) \(activation.rawValue)"
+    }
+}
+
+/// A batch of observations as a tensor of shape [count] + observation shape.
+public func makeObservationBatch(_ observations: UnsafeBufferPointer<Float>, count: Int, shape: [Int]) -> Tensor {
+    let t = Tensor(repeating: 0, shape: [count] + shape)
+    let size = shape.reduce(1, *)
+    precondition(observations.count >= count * size, "observation buffer too small")
+    t.storage.update(from: observations.baseAddress!, count: count * size)
+    return t
+}

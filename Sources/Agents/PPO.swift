@@ -1,0 +1,261 @@
+/// Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017),
+/// in the form of CleanRL's `ppo.py`: GAE(λ), clipped value loss, entropy bonus, several
+/// epochs of shuffled minibatches, advantage normalisation, global-norm gradient clipping,
+/// linear learning-rate annealing and orthogonal initialisation.
+public final class PPO: Agent {
+    public struct Configuration: Equatable, Sendable, Codable {
+        /// Adam's learning rate at the start.
+        public var learningRate: Double = 2.5e-4
+        /// Anneal the learning rate linearly to 0 over the run.
+        public var annealLearningRate = true
+        /// Vector steps per rollout (each collects `copies` transitions).
+        public var stepsPerRollout = 128
+        /// Discount factor γ.
+        public var gamma: Double = 0.99
+        /// GAE's λ.
+        public var gaeLambda: Double = 0.95
+        /// Minibatches per epoch (the rollout is split into this many).
+        public var minibatches = 4
+        /// Passes over each rollout.
+        public var epochs = 4
+        /// Normalise advantages within each minibatch.
+        public var normalizeAdvantages = true
+        /// The surrogate's clip range ε.
+        public var clipCoefficient: Double = 0.2
+        /// Clip the value loss around the old values as well.
+        public var clipValueLoss = true
+        /// Weight of the entropy bonus.
+        public var entropyCoefficient: Double = 0.01
+        /// Weight of the value loss.
+        public var valueCoefficient: Double = 0.5
+        /// Global gradient-norm limit.
+        public var maxGradientNorm: Double = 0.5
+        /// Stop an update's epochs early when the approximate KL exceeds this (nil: never).
+        public var targetKL: Double? = nil
+        /// Adam's ε (1e-5 as in CleanRL and SB3, not PyTorch's 1e-8).
+        public var adamEpsilon: Double = 1e-5
+        /// The networks.
+        public var network = NetworkConfiguration(hiddenSizes: [64, 64], activation: .tanh)
+
+        public init() {}
+
+        /// Checks ranges; the message names the key.
+        public func validate(copies: Int) throws(TrainingError) {
+            func require(_ ok: Bool, _ message: String) throws(TrainingError) {
+                if !ok { throw .invalidConfiguration(message) }
+            }
+            try require(learningRate > 0, "learning_rate must be positive, got \(learningRate)")
+            try require(stepsPerRollout > 0, "steps_per_rollout must be positive, got \(stepsPerRollout)")
+            try require((0...1).contains(gamma), "gamma must be in [0, 1], got \(gamma)")
+            try require((0...1).contains(gaeLambda), "gae_lambda must be in [0, 1], got \(gaeLambda)")
+            try require(minibatches > 0 && (stepsPerRollout * copies) % minibatches == 0,
+                        "minibatches must divide steps_per_rollout × environments = \(stepsPerRollout * copies), got \(minibatches)")
+            try require(epochs > 0, "epochs must be positive, got \(epochs)")
+            try require(clipCoefficient > 0, "clip_coefficient must be positive, got \(clipCoefficient)")
+            try require(maxGradientNorm > 0, "max_gradient_norm must be positive, got \(maxGradientNorm)")
+            try require(!network.hiddenSizes.isEmpty && network.hiddenSizes.allSatisfy { $0 > 0 },
+                        "network hidden sizes must be positive, got \(network.hiddenSizes)")
+        }
+    }
+
+    public static let algorithm = "ppo"
+    public static let metricKeys = [
+        "charts/learning_rate", "losses/value_loss", "losses/policy_loss", "losses/entropy",
+        "losses/approx_kl", "losses/clipfrac", "losses/explained_variance",
+    ]
+
+    public let configuration: Configuration
+    public let network: ActorCritic
+    public var networkDescription: String { network.description }
+    private let optimizer: Adam
+    private let buffer: RolloutBuffer
+    private let totalSteps: Int
+    private var generator: SeededGenerator
+    /// Values and log-probabilities of the actions `act` just chose, stored by `observe`.
+    private var pendingValues: [Float] = []
+    private var pendingLogProbabilities: [Float] = []
+
+    public init(
+        configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
+        totalSteps: Int, seed: UInt64
+    ) throws(TrainingError) {
+        try configuration.validate(copies: copies)
+        self.configuration = configuration
+        self.totalSteps = totalSteps
+        generator = SeededGenerator(seed: seed, stream: 7)
+        network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
+                              network: configuration.network, orthogonal: true, generator: &generator)
+        optimizer = Adam(parameters: network.parameters, learningRate: Float(configuration.learningRate),
+                         epsilon: Float(configuration.adamEpsilon))
+        buffer = RolloutBuffer(steps: configuration.stepsPerRollout, copies: copies,
+                               observationSize: observationSpace.count)
+    }
+
+    public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
+        let (logits, values) = withoutGradients {
+            network(makeObservationBatch(observations, count: count, shape: network.observationShape))
+        }
+        let distribution = Categorical(logits: logits)
+        let chosen = distribution.sample(using: &generator)
+        pendingLogProbabilities = withoutGradients { distribution.logProbability(of: chosen) }.scalars
+        pendingValues = values.scalars
+        for i in 0..<count { actions[i] = chosen[i] }
+    }
+
+    public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
+        buffer.append(transitions, values: pendingValues, logProbabilities: pendingLogProbabilities)
+        // A truncated episode still has a future: fold γ·V(final observation) into its last
+        // reward, so the advantage bootstraps through the time limit (SB3's rule).
+        let gamma = Float(configuration.gamma)
+        for i in 0..<transitions.count where transitions.isTruncated[i] && !transitions.isTerminated[i] {
+            let final = makeObservationBatch(transitions.successor(ofCopy: i), count: 1, shape: network.observationShape)
+            let value = withoutGradients { network.values(final) }.scalar
+            buffer.rewards[(buffer.position - 1) * buffer.copies + i] += gamma * value
+        }
+        guard buffer.isFull else { return [:] }
+        defer { buffer.reset() }
+        return try update(after: transitions)
+    }
+
+    /// One PPO update on the full rollout.
+    private func update(after transitions: Transitions) throws(TrainingError) -> [String: Double] {
+        let c = configuration
+        // Bootstrap from the observation after the last step, then GAE(λ).
+        let next = makeObservationBatch(transitions.nextObservations, count: transitions.count, shape: network.observationShape)
+        let lastValues = withoutGradients { network.values(next) }.scalars
+        let (advantages, returns) = buffer.rewards.withUnsafeBufferPointer { rewards in
+            buffer.values.withUnsafeBufferPointer { values in
+                buffer.episodeEnded.withUnsafeBufferPointer { ended in
+                    lastValues.withUnsafeBufferPointer { last in
+                        generalizedAdvantages(rewards: rewards, values: values, episodeEnded: ended, lastValues: last,
+                                              steps: buffer.steps, copies: buffer.copies,
+                                              gamma: Float(c.gamma), lambda: Float(c.gaeLambda))
+                    }
+                }
+            }
+        }
+
+        // Anneal: the learning rate falls linearly from its start to 0 over the run.
+        let progress = Double(transitions.globalStep - buffer.capacity) / Double(max(totalSteps, 1))
+        let learningRate = c.annealLearningRate ? c.learningRate * max(0, 1 - progress) : c.learningRate
+        optimizer.learningRate = Float(learningRate)
+
+        let batchSize = buffer.capacity, minibatchSize = batchSize / c.minibatches
+        let clip = Float(c.clipCoefficient)
+        var sums = (value: 0.0, policy: 0.0, entropy: 0.0, kl: 0.0, clipped: 0.0, count: 0.0)
+        epochs: for _ in 0..<c.epochs {
+            let order = shuffledIndices(batchSize, using: &generator)
+            for start in stride(from: 0, to: batchSize, by: minibatchSize) {
+                let indices = order[start..<(start + minibatchSize)]
+                let observations = buffer.observationBatch(indices, shape: network.observationShape)
+                let actions = indices.map { buffer.actions[$0] }
+                let oldLogProbabilities = gathered(buffer.logProbabilities, indices)
+                let oldValues = gathered(buffer.values, indices)
+                let targets = gathered(returns, indices)
+                var minibatchAdvantages = indices.map { advantages[$0] }
+                if c.normalizeAdvantages { normalize(&minibatchAdvantages) }
+                let advantage = Tensor(shape: [minibatchSize], scalars: minibatchAdvantages)
+
+                let (logits, values) = network(observations)
+                let distribution = Categorical(logits: logits)
+                let logRatio = distribution.logProbability(of: actions) - oldLogProbabilities
+                let ratio = exp(logRatio)
+
+                // Clipped surrogate: the pessimistic one of the plain and clipped objectives.
+                let policyLoss = Tensor.maximum(-advantage * ratio,
+                                                -advantage * clamp(ratio, min: 1 - clip, max: 1 + clip)).mean()
+                // Value loss, clipped around the values the rollout saw.
+                let valueLoss: Tensor
+                if c.clipValueLoss {
+                    let clippedValues = oldValues + clamp(values - oldValues, min: -clip, max: clip)
+                    valueLoss = Tensor.maximum(square(values - targets), square(clippedValues - targets)).mean() * 0.5
+                } else {
+                    valueLoss = square(values - targets).mean() * 0.5
+                }
+                let entropy = distribution.entropy().mean()
+                let loss = policyLoss - entropy * Float(c.entropyCoefficient) + valueLoss * Float(c.valueCoefficient)
+                guard loss.scalar.isFinite else { throw .nonFiniteLoss(name: "PPO loss", step: transitions.globalStep) }
+
+                optimizer.zeroGradients()
+                loss.backward()
+                clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
+                optimizer.step()
+
+                // Diagnostics (CleanRL's): approximate KL (k3 estimator) and clip fraction.
+                let r = ratio.scalars, lr = logRatio.scalars
+                var kl = 0.0, clipped = 0.0
+                for j in 0..<minibatchSize {
+                    kl += Double((r[j] - 1) - lr[j])
+                    if Swift.abs(r[j] - 1) > clip { clipped += 1 }
+                }
+                sums.value += Double(valueLoss.scalar)
+                sums.policy += Double(policyLoss.scalar)
+                sums.entropy += Double(entropy.scalar)
+                sums.kl += kl / Double(minibatchSize)
+                sums.clipped += clipped / Double(minibatchSize)
+                sums.count += 1
+                if let target = c.targetKL, kl / Double(minibatchSize) > target { break epochs }
+            }
+        }
+        return [
+            "charts/learning_rate": learningRate,
+            "losses/value_loss": sums.value / sums.count,
+            "losses/policy_loss": sums.policy / sums.count,
+            "losses/entropy": sums.entropy / sums.count,
+            "losses/approx_kl": sums.kl / sums.count,
+            "losses/clipfrac": sums.clipped / sums.count,
+            "losses/explained_variance": explainedVariance(predicted: buffer.values, target: returns),
+        ]
+    }
+
+    public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
+        network.choose(for: observation)
+    }
+
+    public func checkpoint() -> AgentCheckpoint {
+        var checkpoint = AgentCheckpoint()
+        checkpoint.add(network.namedParameters, prefix: "")
+        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
+        checkpoint.store(generator, as: "generator")
+        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
+        return checkpoint
+    }
+
+    public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
+        if weightsOnly {
+            try checkpoint.load(into: network.namedParameters, prefix: "")
+            return
+        }
+        let restoredGenerator = try checkpoint.generator("generator")
+        guard let steps = Int(try checkpoint.value("optimizer.steps")) else {
+            throw .corruptHeader(path: "checkpoint", reason: "optimizer.steps is not a number")
+        }
+        try checkpoint.load(into: network.namedParameters + optimizer.namedState.map { ("optimizer." + $0.name, $0.tensor) }, prefix: "")
+        optimizer.stepCount = steps
+        generator = restoredGenerator
+    }
+}
+
+/// Subtracts the mean and divides by the standard deviation (+1e-8), as CleanRL does.
+func normalize(_ values: inout [Float]) {
+    guard values.count > 1 else { return }
+    let mean = values.reduce(0, +) / Float(values.count)
+    var variance: Float = 0
+    for v in values { variance += (v - mean) * (v - mean) }
+    // Unbiased (n − 1), as torch.std.
+    let deviation = (variance / Float(values.count - 1)).squareRoot()
+    for i in values.indices { values[i] = (values[i] - mean) / (deviation + 1e-8) }
+}
+
+/// 1 − Var(target − predicted) / Var(target): how much of the returns' variance the value
+/// function explains (1 is perfect, ≤ 0 is no better than a constant).
+func explainedVariance(predicted: [Float], target: [Float]) -> Double {
+    let n = Double(target.count)
+    guard n > 1 else { return .nan }
+    let meanT = target.reduce(0.0) { $0 + Double($1) } / n
+    let varT = target.reduce(0.0) { $0 + (Double($1) - meanT) * (Double($1) - meanT) } / n
+    let residuals = zip(target, predicted).map { Double($0) - Double($1) }
+    let meanR = residuals.reduce(0, +) / n
+    let varR = residuals.reduce(0.0) { $0 + ($1 - meanR) * ($1 - meanR) } / n
+    return varT == 0 ? .nan : 1 - varR / varT
+}

@@ -1,3 +1,0 @@
-// Agents: see Agent.swift.
-import NeuralNet
-import Environments
