@@ -21,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // C shims: no Swift API of their own.
@@ -49,6 +50,7 @@ let package = Package(
             dependencies: [
                 "CBLAS", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: vectorised),
 

@@ -18,6 +18,11 @@ public struct NetworkConfiguration: Equatable, Sendable, Codable {
         self.convolutionDenseSize = convolutionDenseSize
     }
 
+    enum CodingKeys: String, CodingKey {
+        case hiddenSizes = "hidden_sizes", activation
+        case convolutionFilters = "convolution_filters", convolutionDenseSize = "convolution_dense_size"
+    }
+
     /// Whether observations of this shape go through the convolutional trunk.
     public static func isImage(_ shape: [Int]) -> Bool { shape.count == 3 }
 

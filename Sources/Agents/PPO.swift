@@ -39,6 +39,16 @@ public final class PPO: Agent {
 
         public init() {}
 
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "learning_rate", annealLearningRate = "anneal_learning_rate"
+            case stepsPerRollout = "steps_per_rollout", gamma, gaeLambda = "gae_lambda"
+            case minibatches, epochs, normalizeAdvantages = "normalize_advantages"
+            case clipCoefficient = "clip_coefficient", clipValueLoss = "clip_value_loss"
+            case entropyCoefficient = "entropy_coefficient", valueCoefficient = "value_coefficient"
+            case maxGradientNorm = "max_gradient_norm", targetKL = "target_kl", adamEpsilon = "adam_epsilon"
+            case network
+        }
+
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             func require(_ ok: Bool, _ message: String) throws(TrainingError) {

@@ -1,0 +1,195 @@
+import Agents
+import ArgumentParser
+import Foundation
+
+/// `agentlab eval`: the headless gate for CI.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate trained runs headless and pass or fail them against a minimum return.",
+        discussion: """
+            Plays --episodes seeded episodes of each run's checkpoint (greedy unless --stochastic), \
+            in parallel over the machine's cores with the same results whatever their number, and \
+            prints mean ± standard deviation, median, minimum and maximum of the return and the \
+            episode length. A run passes when its mean return is at least --min-return (default: \
+            the environment's reward threshold; a run whose environment has none always passes).
+
+            Exit status: 0 when every run passes, 1 when any falls short, 2 for a usage error or a \
+            missing, corrupt or mismatched checkpoint.
+
+            Example (a CI gate):
+              agentlab eval runs/cartpole --min-return 475 --junit eval.xml --json eval.json
+            """)
+
+    @Argument(help: "Run folders written by `agentlab train`.")
+    var runs: [String]
+
+    @Option(help: "Episodes per run.")
+    var episodes = 100
+
+    @Option(help: "Seed of the episodes (episode i uses a seed derived from it and i).")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Sample actions from the policy (DQN: ε-greedy with ε = 0.05) instead of acting greedily.")
+    var stochastic = false
+
+    @Option(help: "Pass threshold on the mean return (default: the environment's reward threshold).")
+    var minReturn: Double?
+
+    @Option(help: "Write the full report as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write a JUnit XML report (one test case per run) to this file.")
+    var junit: String?
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("name at least one run folder") }
+        guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+    }
+
+    func run() throws {
+        // Load every run first: a bad one stops the command before any evaluation.
+        var loaded: [TrainedRun] = []
+        for path in runs {
+            do { loaded.append(try TrainedRun(path)) } catch { throw UsageError(error.description) }
+        }
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        var reports: [EvaluationReport] = []
+        for run in loaded {
+            let spec = run.spec
+            let start = monotonicNanoseconds()
+            let results = evaluate(run.agent, makeEnvironment: { spec.makeEnvironment() }, episodes: episodes,
+                                   seed: seed, stochastic: stochastic, threads: threads)
+            let seconds = Double(monotonicNanoseconds() - start) / 1e9
+            let report = EvaluationReport(run: run, episodes: results, seed: seed, stochastic: stochastic,
+                                          minimumReturn: minReturn ?? spec.rewardThreshold, seconds: seconds)
+            print(report.summary)
+            reports.append(report)
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            do {
+                try encoder.encode(reports).write(to: URL(fileURLWithPath: json), options: .atomic)
+            } catch { throw UsageError("cannot write \(json): \(error.localizedDescription)") }
+        }
+        if let junit {
+            do {
+                try Data(EvaluationReport.junit(reports).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
+            } catch { throw UsageError("cannot write \(junit): \(error.localizedDescription)") }
+        }
+        if reports.contains(where: { !$0.passed }) { throw ExitCode.failure }
+    }
+}
+
+/// Summary statistics of a list of numbers.
+struct Statistics: Codable, Equatable {
+    var mean: Double
+    /// Population standard deviation (as NumPy's default and SB3's evaluate_policy).
+    var standardDeviation: Double
+    var median: Double
+    var minimum: Double
+    var maximum: Double
+
+    init(_ values: [Double]) {
+        precondition(!values.isEmpty, "statistics of no values")
+        let n = Double(values.count)
+        mean = values.reduce(0, +) / n
+        let m = mean
+        standardDeviation = (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / n).squareRoot()
+        let sorted = values.sorted()
+        median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        minimum = sorted.first!
+        maximum = sorted.last!
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mean, standardDeviation = "std", median, minimum = "min", maximum = "max"
+    }
+}
+
+/// One run's evaluation: what `eval` prints, and writes as JSON and JUnit.
+struct EvaluationReport: Codable {
+    var run: String
+    var environment: String
+    var algorithm: String
+    var checkpointStep: Int
+    var checkpointHash: String
+    var episodes: Int
+    var seed: UInt64
+    var stochastic: Bool
+    var minimumReturn: Double?
+    var passed: Bool
+    var returns: Statistics
+    var lengths: Statistics
+    var episodeReturns: [Double]
+    var episodeLengths: [Int]
+    var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case run, environment, algorithm, episodes, seed, stochastic, passed, returns, lengths, seconds
+        case checkpointStep = "checkpoint_step", checkpointHash = "checkpoint_hash"
+        case minimumReturn = "min_return", episodeReturns = "episode_returns", episodeLengths = "episode_lengths"
+    }
+
+    init(run: TrainedRun, episodes results: [EvaluationEpisode], seed: UInt64, stochastic: Bool,
+         minimumReturn: Double?, seconds: Double) {
+        self.run = run.folder.path
+        environment = run.configuration.environment
+        algorithm = run.configuration.algorithm
+        checkpointStep = run.info.step
+        checkpointHash = run.checkpointHash
+        episodes = results.count
+        self.seed = seed
+        self.stochastic = stochastic
+        self.minimumReturn = minimumReturn
+        episodeReturns = results.map(\.episodeReturn)
+        episodeLengths = results.map(\.length)
+        let returns = Statistics(episodeReturns)
+        self.returns = returns
+        lengths = Statistics(episodeLengths.map(Double.init))
+        passed = minimumReturn.map { returns.mean >= $0 } ?? true
+        self.seconds = seconds
+    }
+
+    private func f(_ v: Double) -> String { String(format: "%.2f", v) }
+
+    var verdict: String {
+        guard let minimumReturn else { return "PASS (no minimum return: \(environment) has no reward threshold)" }
+        return passed ? "PASS (mean \(f(returns.mean)) ≥ \(f(minimumReturn)))"
+                      : "FAIL (mean \(f(returns.mean)) < \(f(minimumReturn)))"
+    }
+
+    var summary: String {
+        """
+        \(run): \(algorithm) on \(environment), checkpoint at step \(checkpointStep), \(episodes) \
+        \(stochastic ? "stochastic" : "greedy") episodes (seed \(seed)) in \(String(format: "%.2f", seconds)) s
+          return  \(f(returns.mean)) ± \(f(returns.standardDeviation))  median \(f(returns.median))  min \(f(returns.minimum))  max \(f(returns.maximum))
+          length  \(f(lengths.mean)) ± \(f(lengths.standardDeviation))  median \(f(lengths.median))  min \(f(lengths.minimum))  max \(f(lengths.maximum))
+          \(verdict)
+        """
+    }
+
+    /// JUnit XML: one test suite, one test case per run, a failure element when it falls short.
+    static func junit(_ reports: [EvaluationReport]) -> String {
+        let failures = reports.filter { !$0.passed }.count
+        let time = reports.reduce(0) { $0 + $1.seconds }
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites tests=\"\(reports.count)\" failures=\"\(failures)\" time=\"\(String(format: "%.3f", time))\">\n"
+        xml += "  <testsuite name=\"agentlab eval\" tests=\"\(reports.count)\" failures=\"\(failures)\" errors=\"0\" time=\"\(String(format: "%.3f", time))\">\n"
+        for r in reports {
+            xml += "    <testcase classname=\"agentlab.eval.\(xmlEscape(r.environment))\" name=\"\(xmlEscape(r.run))\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
+            if !r.passed {
+                xml += "      <failure message=\"\(xmlEscape(r.verdict))\" type=\"MinimumReturn\">\(xmlEscape(r.summary))</failure>\n"
+            }
+            xml += "      <system-out>\(xmlEscape(r.summary))</system-out>\n"
+            xml += "    </testcase>\n"
+        }
+        return xml + "  </testsuite>\n</testsuites>\n"
+    }
+}
+
+func xmlEscape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}

@@ -1,0 +1,122 @@
+import Agents
+import ArgumentParser
+import Foundation
+
+/// `agentlab train`: trains an agent and writes a run folder.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an agent; with no arguments, PPO on CartPole-v1.",
+        discussion: """
+            The configuration is built in layers: the preset for the environment and algorithm \
+            (see `agentlab presets`), then --config FILE.yaml, then flags. The run folder \
+            (--out, default runs/ENV-ALGO-seedS) receives config.yaml (fully resolved), \
+            metrics.csv, checkpoint.safetensors with checkpoint.json, and learning_curve.svg. \
+            Checkpoints are written every checkpoint_interval steps and at the end.
+
+            Ctrl-C stops cleanly after the current step, saves a checkpoint and prints how to \
+            resume; `--resume RUN` continues a run with its optimiser state, step counter, \
+            schedules and generators. The same seed gives the same metrics and checkpoint.
+
+            Examples:
+              agentlab train
+              agentlab train --env Breakout-MinAtar --algo ppo --seed 1 --out runs/breakout
+              agentlab train --config my.yaml --steps 200000
+              agentlab train --resume runs/breakout --steps 10000000
+            """)
+
+    @Option(help: "Environment id (see `agentlab envs`).")
+    var env: String?
+
+    @Option(help: "Algorithm: ppo, dqn, a2c or reinforce.")
+    var algo: String?
+
+    @Option(help: "Environment steps to train for (with --resume: the new total).")
+    var steps: Int?
+
+    @Option(help: "Seed of everything random.")
+    var seed: UInt64?
+
+    @Option(help: "Number of environment copies stepped together.")
+    var environments: Int?
+
+    @Option(help: ArgumentHelp("A YAML file of settings; flags override it, it overrides the preset.", valueName: "file.yaml"))
+    var config: String?
+
+    @Option(help: "The run folder to write (default: runs/ENV-ALGO-seedS).")
+    var out: String?
+
+    @Option(help: ArgumentHelp("Continue the run in this folder from its checkpoint.", valueName: "run"))
+    var resume: String?
+
+    @Flag(help: "Replace the run already in --out.")
+    var force = false
+
+    func validate() throws {
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
+        if let environments, environments <= 0 { throw ValidationError("--environments must be positive, got \(environments)") }
+        if resume != nil, env != nil || algo != nil || config != nil || out != nil || seed != nil || environments != nil {
+            throw ValidationError("--resume continues a run as it was configured: only --steps may be given with it")
+        }
+    }
+
+    func run() throws {
+        let session: TrainingSession
+        do {
+            session = try resume.map { try TrainingSession(resuming: RunFolder($0), steps: steps) }
+                ?? TrainingSession(starting: resolvedConfiguration(), in: outputFolder(), force: force)
+        } catch let error as ConfigurationError {
+            throw UsageError(error.description)
+        } catch let error as TrainingError {
+            throw UsageError(error.description)
+        } catch let error as RunFolderError {
+            throw UsageError(error.description)
+        }
+        try session.run()
+    }
+
+    /// Preset, then file, then flags.
+    private func resolvedConfiguration() throws -> RunConfiguration {
+        var fileTree = ConfigurationValue.object([:])
+        if let config {
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                throw ConfigurationError.unreadable(config, reason: "no such file or not UTF-8 text")
+            }
+            fileTree = try ConfigurationValue.parse(yaml: text, file: config)
+        }
+        func fileString(_ key: String) -> String? {
+            if case .object(let o) = fileTree, case .string(let s)? = o[key] { return s }
+            return nil
+        }
+        let environment = env ?? fileString("environment") ?? "CartPole-v1"
+        let algorithm = algo ?? fileString("algorithm") ?? "ppo"
+        _ = try EnvironmentRegistry.standard.spec(id: environment)
+        guard RunConfiguration.algorithms.contains(algorithm) else {
+            throw TrainingError.invalidConfiguration("unknown algorithm '\(algorithm)'; known algorithms: "
+                + RunConfiguration.algorithms.joined(separator: ", "))
+        }
+        let preset = try ConfigurationValue(encoding: Presets.configuration(algorithm: algorithm, environment: environment))
+        var flags: [String: ConfigurationValue] = ["environment": .string(environment), "algorithm": .string(algorithm)]
+        if let steps { flags["steps"] = .int(steps) }
+        if let seed { flags["seed"] = .int(Int(truncatingIfNeeded: seed)) }
+        if let environments { flags["environments"] = .int(environments) }
+        let merged = try preset
+            .overlaid(with: fileTree, optionalKeys: RunConfiguration.optionalKeys)
+            .overlaid(with: .object(flags), optionalKeys: RunConfiguration.optionalKeys)
+        let configuration = try merged.decoded(as: RunConfiguration.self)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// --out, or the first free runs/ENV-ALGO-seedS[-k].
+    private func outputFolder() throws -> (RunConfiguration) -> RunFolder {
+        { configuration in
+            if let out { return RunFolder(out) }
+            let base = "runs/\(configuration.environment)-\(configuration.algorithm)-seed\(configuration.seed)"
+            var candidate = RunFolder(base), k = 2
+            while candidate.holdsRun && !force { candidate = RunFolder("\(base)-\(k)"); k += 1 }
+            return candidate
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Yams
+
+/// A configuration as a tree of plain values: what a YAML file holds, what a
+/// configuration struct encodes to, and what the layers (preset, file, flags) are merged in.
+indirect enum ConfigurationValue: Codable, Equatable {
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([ConfigurationValue])
+    case object([String: ConfigurationValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Int.self) { self = .int(v) }
+        else if let v = try? c.decode(Double.self) { self = .double(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([ConfigurationValue].self) { self = .array(v) }
+        else { self = .object(try c.decode([String: ConfigurationValue].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .bool(let v): try c.encode(v)
+        case .int(let v): try c.encode(v)
+        case .double(let v): try c.encode(v)
+        case .string(let v): try c.encode(v)
+        case .array(let v): try c.encode(v)
+        case .object(let v): try c.encode(v)
+        }
+    }
+
+    /// A Codable value as a tree (its CodingKeys give the snake_case names).
+    init(encoding value: some Encodable) throws {
+        let data = try JSONEncoder().encode(value)
+        self = try JSONDecoder().decode(ConfigurationValue.self, from: data)
+    }
+
+    /// The tree decoded as `type`; a type mismatch names the key path.
+    func decoded<T: Decodable>(as type: T.Type) throws(ConfigurationError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
+        } catch let DecodingError.typeMismatch(expected, context) {
+            throw .wrongType(key: Self.path(context.codingPath), expected: "\(expected)")
+        } catch let DecodingError.valueNotFound(expected, context) {
+            throw .wrongType(key: Self.path(context.codingPath), expected: "\(expected)")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw .wrongType(key: Self.path(context.codingPath), expected: context.debugDescription)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw .wrongType(key: Self.path(context.codingPath + [key]), expected: "a value")
+        } catch {
+            throw .wrongType(key: "?", expected: "\(error)")
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            .replacingOccurrences(of: ".[", with: "[")
+    }
+
+    /// A value parsed by Yams (`Int`, `Double`, `Bool`, `String`, arrays, mappings).
+    init(yaml value: Any, path: String) throws(ConfigurationError) {
+        switch value {
+        case let v as Bool: self = .bool(v)
+        case let v as Int: self = .int(v)
+        case let v as Double: self = .double(v)
+        case let v as String: self = .string(v)
+        case let v as [Any]:
+            var items: [ConfigurationValue] = []
+            for (i, item) in v.enumerated() { items.append(try ConfigurationValue(yaml: item, path: "\(path)[\(i)]")) }
+            self = .array(items)
+        case let v as [String: Any]:
+            var object: [String: ConfigurationValue] = [:]
+            for (key, item) in v { object[key] = try ConfigurationValue(yaml: item, path: path.isEmpty ? key : "\(path).\(key)") }
+            self = .object(object)
+        case is NSNull:
+            throw .wrongType(key: path, expected: "a value (it is empty)")
+        default:
+            throw .wrongType(key: path, expected: "a number, boolean, string, list or mapping")
+        }
+    }
+
+    /// `overrides` laid over `self`: mappings merge key by key, anything else is replaced.
+    /// A key that `self` does not have, and that is not in `optionalKeys`, is an error
+    /// naming its path.
+    func overlaid(with overrides: ConfigurationValue, optionalKeys: Set<String>, path: String = "") throws(ConfigurationError) -> ConfigurationValue {
+        guard case .object(var base) = self, case .object(let top) = overrides else { return overrides }
+        for key in top.keys.sorted() {
+            let value = top[key]!
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            if let existing = base[key] {
+                base[key] = try existing.overlaid(with: value, optionalKeys: optionalKeys, path: keyPath)
+            } else if optionalKeys.contains(key) {
+                base[key] = value
+            } else {
+                throw .unknownKey(keyPath, known: base.keys.sorted())
+            }
+        }
+        return .object(base)
+    }
+
+    /// YAML text with the keys of each mapping in `order` first, then alphabetically.
+    func yaml(order: [String] = [], indent: Int = 0) -> String {
+        let pad = String(repeating: " ", count: indent)
+        guard case .object(let object) = self else { return pad + scalarText + "\n" }
+        let keys = order.filter { object[$0] != nil } + object.keys.filter { !order.contains($0) }.sorted()
+        var text = ""
+        for key in keys {
+            let value = object[key]!
+            if case .object = value {
+                text += "\(pad)\(key):\n" + value.yaml(indent: indent + 2)
+            } else {
+                text += "\(pad)\(key): \(value.scalarText)\n"
+            }
+        }
+        return text
+    }
+
+    /// Flow-style text of a non-mapping value.
+    private var scalarText: String {
+        switch self {
+        case .bool(let v): return v ? "true" : "false"
+        case .int(let v): return String(v)
+        case .double(let v): return v == v.rounded() && Swift.abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)"
+        case .string(let v):
+            let plain = !v.isEmpty && v.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
+                && !["true", "false", "null", "yes", "no", "on", "off"].contains(v.lowercased()) && Double(v) == nil
+            return plain ? v : "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .array(let items): return "[" + items.map(\.scalarText).joined(separator: ", ") + "]"
+        case .object: return "{}"
+        }
+    }
+
+    /// Parses YAML text into a tree.
+    static func parse(yaml text: String, file: String) throws(ConfigurationError) -> ConfigurationValue {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: text)
+        } catch {
+            throw .unreadable(file, reason: "not valid YAML: \(error)")
+        }
+        guard let loaded else { return .object([:]) }
+        guard loaded is [String: Any] else { throw .unreadable(file, reason: "the top level must be a mapping of keys to values") }
+        return try ConfigurationValue(yaml: loaded, path: "")
+    }
+}
+
+/// A configuration that cannot be used; the message names the key and what to do.
+enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String, reason: String)
+    case unknownKey(String, known: [String])
+    case wrongType(key: String, expected: String)
+
+    var description: String {
+        switch self {
+        case .unreadable(let file, let reason):
+            return "cannot read config \(file): \(reason)"
+        case .unknownKey(let key, let known):
+            return "unknown key '\(key)' in the config; keys allowed there: \(known.joined(separator: ", "))"
+        case .wrongType(let key, let expected):
+            return "config key '\(key)' has the wrong type: expected \(expected)"
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Synchronization
+
+/// Set by Ctrl-C; the training loop checks it every step and stops cleanly.
+nonisolated let stopRequested = Atomic<Bool>(false)
+
+/// Installs the Ctrl-C handler: the first press asks training to stop after the current
+/// step (the checkpoint is then saved); a second press quits at once.
+func installInterruptHandler() {
+    signal(SIGINT) { _ in
+        stopRequested.store(true, ordering: .relaxed)
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Shows training progress: a redrawn bar on a terminal, a plain line every 10% otherwise.
+struct ProgressReporter {
+    let totalSteps: Int
+    let startStep: Int
+    let isTerminal: Bool
+    private let startTime = monotonicNanoseconds()
+    private var lastDraw: UInt64 = 0
+    private var nextLineFraction = 0.1
+
+    init(totalSteps: Int, startStep: Int) {
+        self.totalSteps = totalSteps
+        self.startStep = startStep
+        isTerminal = isatty(STDOUT_FILENO) == 1
+    }
+
+    var elapsedSeconds: Double { Double(monotonicNanoseconds() - startTime) / 1e9 }
+
+    /// Environment steps per second since the start.
+    func stepsPerSecond(at step: Int) -> Double {
+        let elapsed = elapsedSeconds
+        return elapsed > 0 ? Double(step - startStep) / elapsed : 0
+    }
+
+    mutating func update(step: Int, episodes: Int, recentReturn: Double?) {
+        let fraction = Double(step) / Double(max(totalSteps, 1))
+        let now = monotonicNanoseconds()
+        if isTerminal {
+            guard now - lastDraw > 100_000_000 || step >= totalSteps else { return }
+            lastDraw = now
+            let width = 28, filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            print("\r\(bar) \(line(step: step, episodes: episodes, recentReturn: recentReturn))\u{1B}[K", terminator: "")
+            fflush(nil)  // all streams: naming `stdout` is not concurrency-safe in Swift 6
+        } else if fraction >= nextLineFraction || step >= totalSteps {
+            while nextLineFraction <= fraction { nextLineFraction += 0.1 }
+            print(line(step: step, episodes: episodes, recentReturn: recentReturn))
+        }
+    }
+
+    /// Ends the bar's line on a terminal.
+    func finish() {
+        if isTerminal { print() }
+    }
+
+    private func line(step: Int, episodes: Int, recentReturn: Double?) -> String {
+        let rate = stepsPerSecond(at: step)
+        let left = rate > 0 ? Double(totalSteps - step) / rate : 0
+        let returnText = recentReturn.map { String(format: "%.1f", $0) } ?? "–"
+        return "\(step)/\(totalSteps) steps  \(Int(rate)) steps/s  \(episodes) episodes  "
+            + "return \(returnText)  \(formatDuration(elapsedSeconds)) elapsed, \(formatDuration(left)) left"
+    }
+}
+
+/// "1:05" or "2:03:09".
+func formatDuration(_ seconds: Double) -> String {
+    let s = max(0, Int(seconds.rounded()))
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}

@@ -1,0 +1,65 @@
+import Agents
+import Foundation
+
+/// Everything that defines a training run: written fully resolved to the run folder's
+/// `config.yaml`, read back by `--resume`, `eval` and `watch`. Keys are snake_case in YAML.
+struct RunConfiguration: Codable, Equatable {
+    /// The environment id (`agentlab envs` lists them).
+    var environment = "CartPole-v1"
+    /// The algorithm: ppo, dqn, a2c or reinforce.
+    var algorithm = "ppo"
+    /// Environment steps to train for, over all copies.
+    var steps = 500_000
+    /// Seed of the networks, the environments and every random choice.
+    var seed: UInt64 = 0
+    /// Environment copies stepped together.
+    var environments = 4
+    /// Environment steps between checkpoints (one is always written at the end).
+    var checkpointInterval = 100_000
+    /// Algorithm settings; only the chosen algorithm's section is used.
+    var ppo: PPO.Configuration?
+
+    enum CodingKeys: String, CodingKey {
+        case environment, algorithm, steps, seed, environments
+        case checkpointInterval = "checkpoint_interval"
+        case ppo
+    }
+
+    static let algorithms = ["ppo"]
+
+    /// The fields of the top level that may be absent from a file (sections).
+    static let optionalKeys: Set<String> = ["ppo", "target_kl"]
+
+    func validate() throws(TrainingError) {
+        func require(_ ok: Bool, _ message: String) throws(TrainingError) {
+            if !ok { throw .invalidConfiguration(message) }
+        }
+        try require(Self.algorithms.contains(algorithm),
+                    "unknown algorithm '\(algorithm)'; known algorithms: \(Self.algorithms.joined(separator: ", "))")
+        try require(steps > 0, "steps must be positive, got \(steps)")
+        try require(environments > 0 && environments <= 4096, "environments must be in 1...4096, got \(environments)")
+        try require(checkpointInterval > 0, "checkpoint_interval must be positive, got \(checkpointInterval)")
+        switch algorithm {
+        case "ppo":
+            try require(ppo != nil, "the ppo section is missing")
+            try ppo!.validate(copies: environments)
+        default: break
+        }
+    }
+}
+
+/// Builds the agent a configuration names: the only place that wires algorithm names to
+/// agent types.
+func makeAgent(
+    _ configuration: RunConfiguration, observationSpace: Box, actionCount: Int
+) throws(TrainingError) -> any Agent {
+    switch configuration.algorithm {
+    case "ppo":
+        return try PPO(configuration: configuration.ppo ?? .init(), observationSpace: observationSpace,
+                       actionCount: actionCount, copies: configuration.environments,
+                       totalSteps: configuration.steps, seed: configuration.seed)
+    default:
+        throw .invalidConfiguration("unknown algorithm '\(configuration.algorithm)'; known algorithms: "
+            + RunConfiguration.algorithms.joined(separator: ", "))
+    }
+}

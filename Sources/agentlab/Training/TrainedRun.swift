@@ -1,0 +1,62 @@
+import Agents
+import Foundation
+
+/// A run folder loaded for playing: its configuration, its agent with the checkpoint's
+/// weights, and the checkpoint's description. Used by `eval`, `watch` and `record`.
+struct TrainedRun {
+    let folder: RunFolder
+    let configuration: RunConfiguration
+    let agent: any Agent
+    let info: CheckpointInfo
+    /// FNV-1a hash of checkpoint.safetensors.
+    let checkpointHash: String
+    let spec: EnvironmentSpec
+
+    /// Loads and checks everything before anything runs: a missing, corrupt or mismatched
+    /// checkpoint (another environment, another network) is an error naming both sides.
+    init(_ path: String) throws(RunFolderError) {
+        folder = RunFolder(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .corrupt(folder.path, reason: "no such run folder")
+        }
+        let text: String
+        do { text = try String(contentsOf: folder.configURL, encoding: .utf8) } catch {
+            throw .corrupt(folder.path, reason: "it has no readable config.yaml: is it a run folder?")
+        }
+        do {
+            configuration = try ConfigurationValue.parse(yaml: text, file: folder.configURL.path)
+                .decoded(as: RunConfiguration.self)
+        } catch {
+            throw .corrupt(folder.configURL.path, reason: error.description)
+        }
+        let saved = try folder.loadCheckpoint()
+        info = saved.info
+        checkpointHash = saved.hash
+        guard info.environment == configuration.environment, info.algorithm == configuration.algorithm else {
+            throw .mismatch("the checkpoint in \(folder.path) is for \(info.algorithm) on \(info.environment), "
+                + "but its config.yaml describes \(configuration.algorithm) on \(configuration.environment)")
+        }
+        do {
+            spec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
+        } catch {
+            throw .mismatch("the run's environment is unusable: \(error)")
+        }
+        let environment = spec.makeEnvironment()
+        do {
+            agent = try makeAgent(configuration, observationSpace: environment.observationSpace,
+                                  actionCount: environment.actionSpace.count)
+        } catch {
+            throw .mismatch("the run's config.yaml is invalid: \(error)")
+        }
+        guard agent.networkDescription == info.network else {
+            throw .mismatch("the checkpoint's network is '\(info.network)' but \(configuration.environment) with this "
+                + "configuration needs '\(agent.networkDescription)'")
+        }
+        do {
+            try agent.restore(from: saved.checkpoint, weightsOnly: true)
+        } catch {
+            throw .checkpoint(error)
+        }
+    }
+}
