@@ -32,6 +32,8 @@ struct AgentLab: ParsableCommand {
             Foundation.exit(ExitCode.usageError.rawValue)
         } catch ExitCodeError.trainingFailed {
             Foundation.exit(1)
+        } catch ExitCodeError.interrupted {
+            Foundation.exit(130)
         } catch let error as EnvironmentError {
             printError(error.description)
             Foundation.exit(ExitCode.usageError.rawValue)

@@ -61,16 +61,17 @@ struct MetricsLog {
 
 /// A line chart as SVG text: the learning curve a person opens in a browser.
 func learningCurveSVG(
-    _ points: [(step: Double, value: Double)], title: String, threshold: Double?
+    _ points: [(step: Double, value: Double)], title: String, threshold: Double?, totalSteps: Double? = nil
 ) -> String {
-    let width = 720.0, height = 420.0, left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
+    let width = 720.0, height = 420.0, left = 70.0, right = 36.0, top = 40.0, bottom = 50.0
     let plotWidth = width - left - right, plotHeight = height - top - bottom
-    let maxStep = max(points.map(\.step).max() ?? 1, 1)
+    let maxStep = max(totalSteps ?? points.map(\.step).max() ?? 1, 1)
     var low = points.map(\.value).min() ?? 0, high = points.map(\.value).max() ?? 1
     if let threshold { low = min(low, threshold); high = max(high, threshold) }
     if high - low < 1e-9 { high = low + 1 }
-    let margin = (high - low) * 0.05
-    low -= margin; high += margin
+    let valueStep = niceStep((high - low) / 5)
+    low = (low / valueStep).rounded(.down) * valueStep
+    high = (high / valueStep).rounded(.up) * valueStep
     func x(_ step: Double) -> Double { left + plotWidth * step / maxStep }
     func y(_ value: Double) -> Double { top + plotHeight * (1 - (value - low) / (high - low)) }
     func f(_ v: Double) -> String { String(format: "%.1f", v) }
@@ -81,11 +82,12 @@ func learningCurveSVG(
         <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escapeXML(title))</text>
 
         """
-    for i in 0...5 {
-        let value = low + (high - low) * Double(i) / 5
+    for value in stride(from: low, through: high + valueStep / 2, by: valueStep) {
         svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(value)))\" x2=\"\(f(width - right))\" y2=\"\(f(y(value)))\" stroke=\"#e4e4e4\"/>\n"
-        svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(String(format: "%.4g", value))</text>\n"
-        let step = maxStep * Double(i) / 5
+        svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(String(format: "%g", value))</text>\n"
+    }
+    let stepStep = niceStep(maxStep / 5)
+    for step in stride(from: 0, through: maxStep + stepStep / 100, by: stepStep) {
         svg += "<text x=\"\(f(x(step)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(Int(step))</text>\n"
     }
     svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#444\"/>\n"
@@ -110,6 +112,14 @@ func learningCurveSVG(
         svg += "<polyline points=\"\(smoothed.map { "\(f(x($0.0))),\(f(y($0.1)))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#1f4fb4\" stroke-width=\"2\"/>\n"
     }
     return svg + "</svg>\n"
+}
+
+/// The round number (1, 2 or 5 × 10ᵏ) nearest above `rough`, for axis ticks.
+private func niceStep(_ rough: Double) -> Double {
+    guard rough > 0, rough.isFinite else { return 1 }
+    let magnitude = pow(10, (log10(rough)).rounded(.down))
+    let fraction = rough / magnitude
+    return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude
 }
 
 private func escapeXML(_ text: String) -> String {

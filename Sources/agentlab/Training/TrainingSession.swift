@@ -157,6 +157,7 @@ final class TrainingSession {
         if stopRequested.load(ordering: .relaxed) {
             print("Stopped by Ctrl-C at step \(loop.globalStep); the checkpoint is saved. Resume with:\n"
                 + "  agentlab train --resume \(folder.path)")
+            throw ExitCodeError.interrupted
         }
     }
 
@@ -172,7 +173,8 @@ final class TrainingSession {
     private func writeMetricsAndPlot() throws {
         try folder.write(metrics.csv, to: folder.metricsURL)
         let title = "\(configuration.algorithm) on \(configuration.environment), seed \(configuration.seed)"
-        try folder.write(learningCurveSVG(metrics.returnCurve, title: title, threshold: spec.rewardThreshold),
+        try folder.write(learningCurveSVG(metrics.returnCurve, title: title, threshold: spec.rewardThreshold,
+                                          totalSteps: Double(configuration.steps)),
                          to: folder.plotURL)
     }
 }
@@ -181,4 +183,6 @@ final class TrainingSession {
 enum ExitCodeError: Error {
     /// Training stopped on a NaN or infinite loss (exit status 1).
     case trainingFailed
+    /// Training was stopped by Ctrl-C after saving (exit status 130, the shell's convention).
+    case interrupted
 }

@@ -1,0 +1,108 @@
+import Foundation
+import Environments
+
+/// What the panel beside the frame says, as plain values: the renderer draws exactly
+/// this, and tests read it.
+public struct PanelModel: Equatable, Sendable {
+    /// One row per action.
+    public struct ActionRow: Equatable, Sendable {
+        public var name: String
+        /// The key that plays the action (`play`), shown after the name.
+        public var keyLabel: String?
+        /// The score as shown ("0.25", "-1.30"); `nil` when there are no scores.
+        public var scoreText: String?
+        /// How much of the bar is filled, in 0...1; `nil` for no bar.
+        public var barFraction: Double?
+        /// The score is negative (a Q-value): the bar is drawn in the negative colour.
+        public var isNegative: Bool
+        /// This is the action that was played.
+        public var isChosen: Bool
+    }
+
+    public var title: String
+    public var episode: Int
+    public var step: Int
+    public var episodeReturn: Double
+    /// The last action's name; `nil` before the episode's first step.
+    public var lastActionName: String?
+    /// What the bars show: "policy", "Q-values" or "keys".
+    public var scoresHeading: String
+    public var rows: [ActionRow]
+    /// "playing · 15 steps/s", "paused", "episode over", ...
+    public var status: String
+    /// Two lines of key help.
+    public var help: [String]
+
+    /// The label–value lines under the title, in order.
+    public var statLines: [(label: String, value: String)] {
+        [
+            ("Episode", String(episode)),
+            ("Step", String(step)),
+            ("Return", Self.format(episodeReturn)),
+            ("Last action", lastActionName ?? "–"),
+        ]
+    }
+
+    /// Whole numbers without decimals ("12", "-100"), others with two ("0.50").
+    public static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e12 { return String(Int(value)) }
+        return String(format: "%.2f", value)
+    }
+
+    /// The panel for `session`'s current state.
+    /// - Parameters:
+    ///   - keyLabels: the key shown beside each action (`play`), or `nil`.
+    ///   - status: the status line; `help`: the two help lines.
+    public init(
+        session: EpisodeSession, title: String, keyLabels: [String?]? = nil,
+        status: String, help: [String]
+    ) {
+        self.title = title
+        episode = session.episode
+        step = session.step
+        episodeReturn = session.episodeReturn
+        let names = session.actionNames
+        let advice = session.lastAdvice
+        lastActionName = advice.map { names[$0.action] }
+        self.status = status
+        self.help = help
+        rows = Self.rows(names: names, advice: advice, keyLabels: keyLabels)
+        switch advice?.kind {
+        case .values: scoresHeading = "Q-values"
+        case .probabilities: scoresHeading = "Policy"
+        case .choice: scoresHeading = keyLabels == nil ? "Actions" : "Keys"
+        case nil: scoresHeading = keyLabels == nil ? "Actions" : "Keys"
+        }
+    }
+
+    /// One row per action: bars `p` long for probabilities, `|q| / max|q|` for values.
+    static func rows(names: [String], advice: Advice?, keyLabels: [String?]?) -> [ActionRow] {
+        let scores = advice?.scores ?? []
+        let largest = scores.map { abs(Double($0)) }.max() ?? 0
+        return names.indices.map { i in
+            var row = ActionRow(
+                name: names[i], keyLabel: keyLabels?[i], scoreText: nil, barFraction: nil,
+                isNegative: false, isChosen: advice?.action == i)
+            if let advice, i < scores.count {
+                let score = Double(scores[i])
+                switch advice.kind {
+                case .probabilities:
+                    row.scoreText = String(format: "%.2f", score)
+                    row.barFraction = score.isFinite ? min(1, max(0, score)) : 0
+                case .values:
+                    row.scoreText = String(format: "%.2f", score)
+                    row.barFraction = largest > 0 && score.isFinite ? abs(score) / largest : 0
+                    row.isNegative = score < 0
+                case .choice:
+                    break
+                }
+            }
+            return row
+        }
+    }
+
+    /// The number of pixels of a `width`-pixel bar that `fraction` fills.
+    public static func filledLength(_ fraction: Double, width: Int) -> Int {
+        Int((fraction * Double(width)).rounded())
+    }
+}

@@ -1,2 +1,0 @@
-// The SDL viewer: see Viewer.swift once it lands.
-import Environments

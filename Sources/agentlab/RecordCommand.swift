@@ -1,0 +1,79 @@
+import ArgumentParser
+import Environments
+import Foundation
+import Viewer
+
+/// `agentlab record`: plays episodes headless and writes them as an animated GIF or a
+/// folder of PNG frames.
+struct RecordCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record episodes to an animated GIF or a folder of PNG frames (no display needed).",
+        discussion: """
+            Plays --episodes episodes and draws every step the way the viewer shows it: the \
+            environment's frame beside a panel with the episode, step, return, last action and \
+            the player's probability for each action. An --out name ending in .gif writes an \
+            animated GIF (looping; the last frame of each episode is held for a second); any \
+            other name writes a folder of frame-000000.png, ... with an index.csv. Files appear \
+            only when complete.
+
+            TARGET is, for now, an environment id played by --policy random. Once training lands, \
+            a run folder will be accepted too, and its trained agent will play.
+
+            Examples:
+              agentlab record Breakout-MinAtar --out breakout.gif --episodes 2 --seed 1
+              agentlab record CartPole-v1 --out cartpole-frames --max-steps 100
+            """)
+
+    @Argument(help: "An environment id (see `agentlab envs`); a run folder once training lands.")
+    var target: String
+
+    @Option(help: "The file (.gif) or folder (anything else) to write.")
+    var out: String
+
+    @Option(help: "Number of episodes to record.")
+    var episodes = 1
+
+    @Option(help: "Seed of the first reset and of the random policy.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Who plays when TARGET is an environment id.")
+    var policy: PolicyChoice = .random
+
+    @Option(help: "GIF playback speed in steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds).")
+    var fps: Double?
+
+    @Option(help: "Enlarge the environment's frame this many times (default: about 480 pixels on its longer side).")
+    var scale: Int?
+
+    @Option(help: "Cut each episode short after this many steps.")
+    var maxSteps: Int?
+
+    func validate() throws {
+        if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes)") }
+        if let fps, !(fps > 0 && fps <= 100) { throw ValidationError("--fps must be in (0, 100], got \(fps)") }
+        if let scale, !(1...16).contains(scale) { throw ValidationError("--scale must be in 1...16, got \(scale)") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+    }
+
+    func run() throws {
+        let resolved = try resolvePlaybackTarget(target, policy: policy, seed: seed)
+        try checkParentFolder(of: out)
+        let options = RecordingOptions(
+            title: resolved.title, scale: scale,
+            stepsPerSecond: fps ?? defaultStepsPerSecond(for: resolved.environmentID),
+            maxStepsPerEpisode: maxSteps, status: resolved.description)
+        let summary = try reportingViewerErrors {
+            try recordEpisodes(
+                environment: resolved.environment, advisor: resolved.advisor, episodes: episodes,
+                seed: seed, to: out, options: options)
+        }
+        for (i, episode) in summary.episodes.enumerated() {
+            var line = "episode \(i + 1)  return \(PanelModel.format(episode.episodeReturn))  length \(episode.length)"
+            if episode.wasCutShort { line += "  (cut short by --max-steps)" } else if episode.isTruncated { line += "  truncated" }
+            print(line)
+        }
+        let kind = summary.format == .gif ? "GIF" : "PNG frames"
+        print("wrote \(summary.frameCount) frames (\(summary.width)×\(summary.height)) as \(kind) to \(summary.path)")
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Environments
+import Foundation
+import Viewer
+
+/// Steps per second for showing `id` to a person: CartPole in real time (50 steps/s, its
+/// 0.02 s step), the arcade games at 15, the grid worlds at 5.
+func defaultStepsPerSecond(for id: String) -> Double {
+    if id.hasPrefix("CartPole") { return 50 }
+    if id.hasPrefix("GridWorld") { return 5 }
+    return 15
+}
+
+/// What `record` (and, later, `watch`) plays: an environment and the advisor that acts
+/// in it, with a title for the panel.
+struct PlaybackTarget {
+    var environment: any Environment
+    var advisor: any ActionAdvisor
+    var title: String
+    var environmentID: String
+    /// The status line describing the player ("random policy · seed 0").
+    var description: String
+}
+
+/// Who acts when the target is a bare environment id.
+enum PolicyChoice: String, ExpressibleByArgument, CaseIterable {
+    /// Uniformly random actions (from a generator seeded with --seed).
+    case random
+}
+
+/// Resolves a TARGET argument. Today it is an environment id, played by `policy`.
+///
+/// When training lands, a TARGET that is a run folder (it holds `checkpoint.json`) will
+/// load the run's agent, wrap it in an `ActionAdvisor` (greedy action plus its
+/// probabilities or Q-values) and use the environment id from the checkpoint: that is
+/// the one branch to add here.
+func resolvePlaybackTarget(_ target: String, policy: PolicyChoice, seed: UInt64) throws -> PlaybackTarget {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw UsageError(
+            "'\(target)' is a folder; loading a trained run is not available yet (it arrives with "
+                + "`agentlab train`); for now TARGET is an environment id: \(EnvironmentRegistry.standard.ids.joined(separator: ", "))")
+    }
+    let environment = try makeEnvironment(id: target)
+    switch policy {
+    case .random:
+        let advisor = RandomAdvisor(actionCount: environment.actionSpace.count, seed: seed)
+        return PlaybackTarget(
+            environment: environment, advisor: advisor, title: target, environmentID: target,
+            description: "random policy · seed \(seed)")
+    }
+}
+
+/// Runs `body`, turning viewer failures into a message on stderr and exit status 1 (a
+/// missing display, an unwritable file), and missing folders into usage errors.
+func reportingViewerErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ViewerError {
+        printError(error.description)
+        throw ExitCode.failure
+    }
+}
+
+/// Checks that the folder `path` would be written in exists.
+func checkParentFolder(of path: String) throws {
+    let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw UsageError("the folder \(parent) does not exist; create it first or choose another --out")
+    }
+}
