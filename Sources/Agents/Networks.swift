@@ -23,6 +23,16 @@ public struct NetworkConfiguration: Equatable, Sendable, Codable {
         case convolutionFilters = "convolution_filters", convolutionDenseSize = "convolution_dense_size"
     }
 
+    /// Checks ranges; the message names the key.
+    public func validate() throws(TrainingError) {
+        guard hiddenSizes.allSatisfy({ $0 > 0 }) else {
+            throw .invalidConfiguration("network.hidden_sizes must be positive, got \(hiddenSizes)")
+        }
+        guard convolutionFilters > 0, convolutionDenseSize > 0 else {
+            throw .invalidConfiguration("network.convolution_filters and convolution_dense_size must be positive")
+        }
+    }
+
     /// Whether observations of this shape go through the convolutional trunk.
     public static func isImage(_ shape: [Int]) -> Bool { shape.count == 3 }
 

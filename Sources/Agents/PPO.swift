@@ -63,8 +63,7 @@ public final class PPO: Agent {
             try require(epochs > 0, "epochs must be positive, got \(epochs)")
             try require(clipCoefficient > 0, "clip_coefficient must be positive, got \(clipCoefficient)")
             try require(maxGradientNorm > 0, "max_gradient_norm must be positive, got \(maxGradientNorm)")
-            try require(!network.hiddenSizes.isEmpty && network.hiddenSizes.allSatisfy { $0 > 0 },
-                        "network hidden sizes must be positive, got \(network.hiddenSizes)")
+            try network.validate()
         }
     }
 

@@ -82,12 +82,16 @@ public struct WatchOptions: Sendable {
     /// The command, for messages ("agentlab play").
     public var command: String
     public var fontPath: String
+    /// Close the window after this many episodes have ended (nil: play until closed).
+    public var maxEpisodes: Int?
 
     public init(
         title: String, scale: Int? = nil, stepsPerSecond: Double = 15, seed: UInt64? = 0,
         restartsAutomatically: Bool = true, screenshotDirectory: String = ".",
-        command: String = "agentlab watch", fontPath: String = TextRenderer.defaultFontPath
+        command: String = "agentlab watch", fontPath: String = TextRenderer.defaultFontPath,
+        maxEpisodes: Int? = nil
     ) {
+        self.maxEpisodes = maxEpisodes
         self.title = title
         self.scale = scale
         self.stepsPerSecond = stepsPerSecond
@@ -206,7 +210,10 @@ struct WatchLoop {
                 summary.episodes.append(currentEpisode())
                 needsRender = true
             }
-            if options.restartsAutomatically, !isPaused, let endedAt, time - endedAt >= 1 {
+            if let maxEpisodes = options.maxEpisodes, summary.episodes.count >= maxEpisodes,
+               let endedAt, time - endedAt >= 1 {
+                isRunning = false
+            } else if options.restartsAutomatically, !isPaused, let endedAt, time - endedAt >= 1 {
                 newEpisode()
             }
             return

@@ -17,15 +17,16 @@ struct RecordCommand: ParsableCommand {
             other name writes a folder of frame-000000.png, ... with an index.csv. Files appear \
             only when complete.
 
-            TARGET is, for now, an environment id played by --policy random. Once training lands, \
-            a run folder will be accepted too, and its trained agent will play.
+            TARGET is a run folder, whose trained agent plays greedily, or an environment id \
+            played by --policy random.
 
             Examples:
+              agentlab record runs/CartPole-v1-ppo-seed0 --out cartpole.gif --episodes 1
               agentlab record Breakout-MinAtar --out breakout.gif --episodes 2 --seed 1
               agentlab record CartPole-v1 --out cartpole-frames --max-steps 100
             """)
 
-    @Argument(help: "An environment id (see `agentlab envs`); a run folder once training lands.")
+    @Argument(help: "A run folder written by `agentlab train` (its agent plays greedily), or an environment id (see `agentlab envs`) played by --policy.")
     var target: String
 
     @Option(help: "The file (.gif) or folder (anything else) to write.")

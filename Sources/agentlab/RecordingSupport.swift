@@ -28,18 +28,18 @@ enum PolicyChoice: String, ExpressibleByArgument, CaseIterable {
     case random
 }
 
-/// Resolves a TARGET argument. Today it is an environment id, played by `policy`.
-///
-/// When training lands, a TARGET that is a run folder (it holds `checkpoint.json`) will
-/// load the run's agent, wrap it in an `ActionAdvisor` (greedy action plus its
-/// probabilities or Q-values) and use the environment id from the checkpoint: that is
-/// the one branch to add here.
+/// Resolves a TARGET argument: a run folder (its trained agent plays greedily in its
+/// environment), or an environment id played by `policy`.
 func resolvePlaybackTarget(_ target: String, policy: PolicyChoice, seed: UInt64) throws -> PlaybackTarget {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {
-        throw UsageError(
-            "'\(target)' is a folder; loading a trained run is not available yet (it arrives with "
-                + "`agentlab train`); for now TARGET is an environment id: \(EnvironmentRegistry.standard.ids.joined(separator: ", "))")
+        let run: TrainedRun
+        do { run = try TrainedRun(target) } catch { throw UsageError(error.description) }
+        return PlaybackTarget(
+            environment: run.spec.makeEnvironment(), advisor: AgentAdvisor(agent: run.agent),
+            title: "\(run.configuration.environment) · \(run.configuration.algorithm)",
+            environmentID: run.configuration.environment,
+            description: "\(run.configuration.algorithm) · step \(run.info.step) · seed \(seed)")
     }
     let environment = try makeEnvironment(id: target)
     switch policy {

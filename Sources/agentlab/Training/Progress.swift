@@ -49,6 +49,7 @@ struct ProgressReporter {
         } else if fraction >= nextLineFraction || step >= totalSteps {
             while nextLineFraction <= fraction { nextLineFraction += 0.1 }
             print(line(step: step, episodes: episodes, recentReturn: recentReturn))
+            fflush(nil)  // a pipe is block-buffered: show each line as it is printed
         }
     }
 

@@ -1,0 +1,78 @@
+import Agents
+import ArgumentParser
+import Foundation
+import Viewer
+
+/// `agentlab watch`: a trained agent plays in a window, with its view of each choice.
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch a trained agent play in a window.",
+        discussion: """
+            Loads RUN's checkpoint and plays its environment greedily, episode after episode. \
+            Beside the game, a panel shows the episode, the step, the return so far, the last \
+            action, and a bar per action with the agent's probability (policy agents) or \
+            Q-value (DQN) at this step, the chosen one highlighted.
+
+            Keys: space pauses and resumes, → steps once while paused, + and − change the \
+            speed, r restarts the episode, s saves a screenshot PNG, q or Escape quits; \
+            closing the window also quits. Needs a display; without one, use `agentlab record`.
+
+            Example:
+              agentlab watch runs/CartPole-v1-ppo-seed0 --episodes 3
+            """)
+
+    @Argument(help: ArgumentHelp("A run folder written by `agentlab train`.", valueName: "run"))
+    var runFolder: String
+
+    @Option(help: "Close after this many episodes (default: play until the window is closed).")
+    var episodes: Int?
+
+    @Option(help: "Seed of the first episode.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds).")
+    var fps: Double?
+
+    @Option(help: "Enlarge the environment's frame this many times (default: about 480 pixels on its longer side).")
+    var scale: Int?
+
+    @Option(help: "Folder for screenshots taken with s.")
+    var screenshots = "."
+
+    func validate() throws {
+        if let episodes, episodes <= 0 { throw ValidationError("--episodes must be positive, got \(episodes)") }
+        if let fps, !(fps > 0 && fps <= 960) { throw ValidationError("--fps must be in (0, 960], got \(fps)") }
+        if let scale, !(1...16).contains(scale) { throw ValidationError("--scale must be in 1...16, got \(scale)") }
+    }
+
+    func run() throws {
+        // Everything is checked before a window opens.
+        let trained: TrainedRun
+        do { trained = try TrainedRun(runFolder) } catch { throw UsageError(error.description) }
+        let id = trained.configuration.environment
+        let options = WatchOptions(
+            title: "\(id) · \(trained.configuration.algorithm)", scale: scale,
+            stepsPerSecond: fps ?? defaultStepsPerSecond(for: id), seed: seed, restartsAutomatically: true,
+            screenshotDirectory: screenshots, command: "agentlab watch", maxEpisodes: episodes)
+        let summary = try reportingViewerErrors {
+            try watchEpisodes(environment: trained.spec.makeEnvironment(), advisor: AgentAdvisor(agent: trained.agent),
+                              options: options)
+        }
+        for (i, episode) in summary.episodes.enumerated() {
+            print("episode \(i + 1)  return \(PanelModel.format(episode.episodeReturn))  length \(episode.length)")
+        }
+    }
+}
+
+/// A trained agent as the viewer's advisor: its greedy action with the probabilities or
+/// Q-values behind it.
+struct AgentAdvisor: ActionAdvisor {
+    let agent: any Agent
+
+    mutating func advise(_ observation: [Float]) -> Advice {
+        let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
+        return Advice(action: choice.action, scores: choice.scores,
+                      kind: choice.kind == .probabilities ? .probabilities : .values)
+    }
+}
