@@ -26,7 +26,7 @@ enum Presets {
                 ppo.gaeLambda = 0.8
                 ppo.entropyCoefficient = 0
                 ppo.learningRate = 1e-3
-            case .gridWorld:
+            case .gridWorld, .cliff:
                 c.environments = 8
                 c.steps = 100_000
                 ppo.stepsPerRollout = 64
@@ -46,18 +46,56 @@ enum Presets {
                 break
             }
             c.ppo = ppo
+        case "a2c":
+            // SB3's defaults; rl-baselines3-zoo's settings for the arcade games.
+            var a2c = A2C.Configuration()
+            c.environments = 8
+            switch family {
+            case .cartPole: c.steps = 500_000
+            case .gridWorld: c.steps = 50_000
+            case .cliff:
+                c.steps = 300_000
+                a2c.entropyCoefficient = 0.05  // without it the agent learns to stand still
+            case .minAtar:
+                c.environments = 16
+                c.steps = 5_000_000
+                c.checkpointInterval = 500_000
+                a2c.entropyCoefficient = 0.01
+                a2c.valueCoefficient = 0.25
+            case .other: break
+            }
+            c.a2c = a2c
+        case "reinforce":
+            var reinforce = REINFORCE.Configuration()
+            c.environments = 8
+            switch family {
+            case .cartPole: c.steps = 1_000_000
+            case .gridWorld: c.steps = 50_000
+            case .cliff:
+                c.steps = 1_000_000
+                reinforce.entropyCoefficient = 0.2
+            case .minAtar:
+                c.environments = 16
+                c.steps = 5_000_000
+                c.checkpointInterval = 500_000
+                reinforce.entropyCoefficient = 0.01
+            case .other: break
+            }
+            c.reinforce = reinforce
         default:
             break
         }
+        if family == .gridWorld || family == .cliff { c.checkpointInterval = max(c.steps / 4, 10_000) }
         return c
     }
 
     /// Groups of environments that share hyper-parameters.
     enum Family {
-        case cartPole, gridWorld, minAtar, other
+        case cartPole, gridWorld, cliff, minAtar, other
 
         init(_ id: String) {
             if id.hasPrefix("CartPole") { self = .cartPole }
+            else if id.hasPrefix("GridWorld-Cliff") { self = .cliff }
             else if id.hasPrefix("GridWorld") { self = .gridWorld }
             else if id.hasSuffix("-MinAtar") { self = .minAtar }
             else { self = .other }

@@ -16,19 +16,22 @@ struct RunConfiguration: Codable, Equatable {
     var environments = 4
     /// Environment steps between checkpoints (one is always written at the end).
     var checkpointInterval = 100_000
-    /// Algorithm settings; only the chosen algorithm's section is used.
+    /// Algorithm settings; only the chosen algorithm's section is used (and written).
     var ppo: PPO.Configuration?
+    var a2c: A2C.Configuration?
+    var reinforce: REINFORCE.Configuration?
 
     enum CodingKeys: String, CodingKey {
         case environment, algorithm, steps, seed, environments
         case checkpointInterval = "checkpoint_interval"
-        case ppo
+        case ppo, a2c, reinforce
     }
 
-    static let algorithms = ["ppo"]
+    static let algorithms = ["ppo", "a2c", "reinforce"]
 
-    /// The fields of the top level that may be absent from a file (sections).
-    static let optionalKeys: Set<String> = ["ppo", "target_kl"]
+    /// Keys that a configuration may hold although the preset leaves them out (settings
+    /// whose default is "none").
+    static let optionalKeys: Set<String> = ["target_kl", "max_gradient_norm"]
 
     func validate() throws(TrainingError) {
         func require(_ ok: Bool, _ message: String) throws(TrainingError) {
@@ -40,9 +43,9 @@ struct RunConfiguration: Codable, Equatable {
         try require(environments > 0 && environments <= 4096, "environments must be in 1...4096, got \(environments)")
         try require(checkpointInterval > 0, "checkpoint_interval must be positive, got \(checkpointInterval)")
         switch algorithm {
-        case "ppo":
-            try require(ppo != nil, "the ppo section is missing")
-            try ppo!.validate(copies: environments)
+        case "ppo": try (ppo ?? .init()).validate(copies: environments)
+        case "a2c": try (a2c ?? .init()).validate()
+        case "reinforce": try (reinforce ?? .init()).validate()
         default: break
         }
     }
@@ -53,11 +56,17 @@ struct RunConfiguration: Codable, Equatable {
 func makeAgent(
     _ configuration: RunConfiguration, observationSpace: Box, actionCount: Int
 ) throws(TrainingError) -> any Agent {
+    let (copies, steps, seed) = (configuration.environments, configuration.steps, configuration.seed)
     switch configuration.algorithm {
     case "ppo":
         return try PPO(configuration: configuration.ppo ?? .init(), observationSpace: observationSpace,
-                       actionCount: actionCount, copies: configuration.environments,
-                       totalSteps: configuration.steps, seed: configuration.seed)
+                       actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
+    case "a2c":
+        return try A2C(configuration: configuration.a2c ?? .init(), observationSpace: observationSpace,
+                       actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
+    case "reinforce":
+        return try REINFORCE(configuration: configuration.reinforce ?? .init(), observationSpace: observationSpace,
+                             actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
     default:
         throw .invalidConfiguration("unknown algorithm '\(configuration.algorithm)'; known algorithms: "
             + RunConfiguration.algorithms.joined(separator: ", "))

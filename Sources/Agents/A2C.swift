@@ -1,0 +1,217 @@
+/// Advantage actor-critic, the synchronous form of A3C (Mnih et al., 2016), with SB3's
+/// defaults: every copy takes a few steps (5), the rollout's advantages are n-step returns
+/// minus V (GAE with λ = 1; any λ < 1 gives GAE(λ)), and one RMSprop step follows on
+///
+///     loss = −mean(Â·log π(a|s)) − c_ent·mean(H[π(·|s)]) + c_v·mean((R − V(s))²),
+///
+/// with the gradient's global norm clipped. No epochs, no minibatches, no ratio: the
+/// rollout is used once, on the policy that collected it.
+public final class A2C: Agent {
+    public struct Configuration: Equatable, Sendable, Codable {
+        /// RMSprop's learning rate (at the start, when annealed).
+        public var learningRate: Double = 7e-4
+        /// Anneal the learning rate linearly to 0 over the run (SB3's default: constant).
+        public var annealLearningRate = false
+        /// Vector steps per rollout, n (each collects `copies` transitions).
+        public var stepsPerRollout = 5
+        /// Discount factor γ.
+        public var gamma: Double = 0.99
+        /// GAE's λ: 1 gives plain n-step returns (SB3's default), less trades variance for bias.
+        public var gaeLambda: Double = 1
+        /// Weight of the entropy bonus (SB3: 0; A3C's paper: 0.01).
+        public var entropyCoefficient: Double = 0
+        /// Weight of the value loss (mean squared error, no ½).
+        public var valueCoefficient: Double = 0.5
+        /// Global gradient-norm limit.
+        public var maxGradientNorm: Double = 0.5
+        /// Normalise advantages over each rollout (SB3's default: off).
+        public var normalizeAdvantages = false
+        /// RMSprop's smoothing constant α.
+        public var rmspropAlpha: Double = 0.99
+        /// RMSprop's ε (1e-5 as in SB3's A2C, not PyTorch's 1e-8).
+        public var rmspropEpsilon: Double = 1e-5
+        /// Initialise orthogonally (hidden √2, policy head 0.01, value head 1), as SB3 does.
+        public var orthogonalInitialization = true
+        /// The networks.
+        public var network = NetworkConfiguration(hiddenSizes: [64, 64], activation: .tanh)
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "learning_rate", annealLearningRate = "anneal_learning_rate"
+            case stepsPerRollout = "steps_per_rollout", gamma, gaeLambda = "gae_lambda"
+            case entropyCoefficient = "entropy_coefficient", valueCoefficient = "value_coefficient"
+            case maxGradientNorm = "max_gradient_norm", normalizeAdvantages = "normalize_advantages"
+            case rmspropAlpha = "rmsprop_alpha", rmspropEpsilon = "rmsprop_epsilon"
+            case orthogonalInitialization = "orthogonal_initialization", network
+        }
+
+        /// Checks ranges; the message names the key.
+        public func validate() throws(TrainingError) {
+            func require(_ ok: Bool, _ message: String) throws(TrainingError) {
+                if !ok { throw .invalidConfiguration(message) }
+            }
+            try require(learningRate > 0, "learning_rate must be positive, got \(learningRate)")
+            try require(stepsPerRollout > 0, "steps_per_rollout must be positive, got \(stepsPerRollout)")
+            try require((0...1).contains(gamma), "gamma must be in [0, 1], got \(gamma)")
+            try require((0...1).contains(gaeLambda), "gae_lambda must be in [0, 1], got \(gaeLambda)")
+            try require(entropyCoefficient >= 0, "entropy_coefficient must not be negative, got \(entropyCoefficient)")
+            try require(valueCoefficient >= 0, "value_coefficient must not be negative, got \(valueCoefficient)")
+            try require(maxGradientNorm > 0, "max_gradient_norm must be positive, got \(maxGradientNorm)")
+            try require((0...1).contains(rmspropAlpha), "rmsprop_alpha must be in [0, 1], got \(rmspropAlpha)")
+            try require(rmspropEpsilon >= 0, "rmsprop_epsilon must not be negative, got \(rmspropEpsilon)")
+            try require(!network.hiddenSizes.isEmpty && network.hiddenSizes.allSatisfy { $0 > 0 },
+                        "network hidden sizes must be positive, got \(network.hiddenSizes)")
+        }
+    }
+
+    public static let algorithm = "a2c"
+    public static let metricKeys = [
+        "charts/learning_rate", "losses/value_loss", "losses/policy_loss", "losses/entropy",
+        "losses/explained_variance",
+    ]
+
+    public let configuration: Configuration
+    public let network: ActorCritic
+    public var networkDescription: String { network.description }
+    private let optimizer: RMSprop
+    private let buffer: RolloutBuffer
+    private let totalSteps: Int
+    private var generator: SeededGenerator
+    /// Values and log-probabilities of the actions `act` just chose, stored by `observe`.
+    private var pendingValues: [Float] = []
+    private var pendingLogProbabilities: [Float] = []
+
+    public init(
+        configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
+        totalSteps: Int, seed: UInt64
+    ) throws(TrainingError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.totalSteps = totalSteps
+        generator = SeededGenerator(seed: seed, stream: 7)
+        network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
+                              network: configuration.network, orthogonal: configuration.orthogonalInitialization,
+                              generator: &generator)
+        optimizer = RMSprop(parameters: network.parameters, learningRate: Float(configuration.learningRate),
+                            alpha: Float(configuration.rmspropAlpha), epsilon: Float(configuration.rmspropEpsilon))
+        buffer = RolloutBuffer(steps: configuration.stepsPerRollout, copies: copies,
+                               observationSize: observationSpace.count)
+    }
+
+    public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
+        let (logits, values) = withoutGradients {
+            network(makeObservationBatch(observations, count: count, shape: network.observationShape))
+        }
+        let distribution = Categorical(logits: logits)
+        let chosen = distribution.sample(using: &generator)
+        pendingLogProbabilities = withoutGradients { distribution.logProbability(of: chosen) }.scalars
+        pendingValues = values.scalars
+        for i in 0..<count { actions[i] = chosen[i] }
+    }
+
+    public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
+        store(transitions)
+        guard buffer.isFull else { return [:] }
+        defer { buffer.reset() }
+        return try update(after: transitions)
+    }
+
+    /// Appends one vector step to the rollout, with the values and log-probabilities `act`
+    /// computed for it.
+    func store(_ transitions: Transitions) {
+        buffer.append(transitions, values: pendingValues, logProbabilities: pendingLogProbabilities)
+        // A truncated episode still has a future: fold γ·V(final observation) into its last
+        // reward, so the return bootstraps through the time limit (SB3's rule).
+        let gamma = Float(configuration.gamma)
+        for i in 0..<transitions.count where transitions.isTruncated[i] && !transitions.isTerminated[i] {
+            let final = makeObservationBatch(transitions.successor(ofCopy: i), count: 1, shape: network.observationShape)
+            let value = withoutGradients { network.values(final) }.scalar
+            buffer.rewards[(buffer.position - 1) * buffer.copies + i] += gamma * value
+        }
+    }
+
+    /// The advantages and value targets of the full rollout: bootstrap every copy from the
+    /// observation after the last step, then GAE(λ) (n-step returns when λ = 1).
+    func targets(after transitions: Transitions) -> (advantages: [Float], returns: [Float]) {
+        let next = makeObservationBatch(transitions.nextObservations, count: transitions.count, shape: network.observationShape)
+        let lastValues = withoutGradients { network.values(next) }.scalars
+        return buffer.rewards.withUnsafeBufferPointer { rewards in
+            buffer.values.withUnsafeBufferPointer { values in
+                buffer.episodeEnded.withUnsafeBufferPointer { ended in
+                    lastValues.withUnsafeBufferPointer { last in
+                        generalizedAdvantages(rewards: rewards, values: values, episodeEnded: ended, lastValues: last,
+                                              steps: buffer.steps, copies: buffer.copies,
+                                              gamma: Float(configuration.gamma), lambda: Float(configuration.gaeLambda))
+                    }
+                }
+            }
+        }
+    }
+
+    /// One gradient step on the whole rollout.
+    private func update(after transitions: Transitions) throws(TrainingError) -> [String: Double] {
+        let c = configuration
+        var (advantages, returns) = targets(after: transitions)
+        if c.normalizeAdvantages { normalize(&advantages) }
+
+        let progress = Double(transitions.globalStep - buffer.capacity) / Double(max(totalSteps, 1))
+        let learningRate = c.annealLearningRate ? c.learningRate * max(0, 1 - progress) : c.learningRate
+        optimizer.learningRate = Float(learningRate)
+
+        let batchSize = buffer.capacity
+        let all = Array(0..<batchSize)[...]
+        let observations = buffer.observationBatch(all, shape: network.observationShape)
+        let advantage = Tensor(shape: [batchSize], scalars: advantages)
+        let target = Tensor(shape: [batchSize], scalars: returns)
+
+        let (logits, values) = network(observations)
+        let distribution = Categorical(logits: logits)
+        // The policy gradient: raise log π of actions that did better than V expected.
+        let policyLoss = -(advantage * distribution.logProbability(of: buffer.actions)).mean()
+        let valueLoss = square(target - values).mean()
+        let entropy = distribution.entropy().mean()
+        let loss = policyLoss - entropy * Float(c.entropyCoefficient) + valueLoss * Float(c.valueCoefficient)
+        guard loss.scalar.isFinite else { throw .nonFiniteLoss(name: "A2C loss", step: transitions.globalStep) }
+
+        optimizer.zeroGradients()
+        loss.backward()
+        clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
+        optimizer.step()
+
+        return [
+            "charts/learning_rate": learningRate,
+            "losses/value_loss": Double(valueLoss.scalar),
+            "losses/policy_loss": Double(policyLoss.scalar),
+            "losses/entropy": Double(entropy.scalar),
+            "losses/explained_variance": explainedVariance(predicted: buffer.values, target: returns),
+        ]
+    }
+
+    public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
+        network.choose(for: observation)
+    }
+
+    public func checkpoint() -> AgentCheckpoint {
+        var checkpoint = AgentCheckpoint()
+        checkpoint.add(network.namedParameters, prefix: "")
+        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
+        checkpoint.store(generator, as: "generator")
+        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
+        return checkpoint
+    }
+
+    public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
+        if weightsOnly {
+            try checkpoint.load(into: network.namedParameters, prefix: "")
+            return
+        }
+        let restoredGenerator = try checkpoint.generator("generator")
+        guard let steps = Int(try checkpoint.value("optimizer.steps")) else {
+            throw .corruptHeader(path: "checkpoint", reason: "optimizer.steps is not a number")
+        }
+        try checkpoint.load(into: network.namedParameters + optimizer.namedState.map { ("optimizer." + $0.name, $0.tensor) }, prefix: "")
+        optimizer.stepCount = steps
+        generator = restoredGenerator
+    }
+}
