@@ -8,16 +8,17 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the speed of the neural-network core and the environments.",
         discussion: """
             Suites: nn (one Adam training step of the agents' networks, sgemm, memory), \
-            envs (steps per second of every environment, one copy and 1,024 copies). \
+            envs (steps per second of every environment, one copy and 1,024 copies), \
+            train (PPO on CartPole-v1 end to end with CleanRL's configuration). \
             With no suite named, all of them run. Build with `swift build -c release` first: \
             a debug build is 10 to 100 times slower.
             """)
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
-        case nn, envs
+        case nn, envs, train
     }
 
-    @Argument(help: "Suites to run (nn, envs); all when none is named.")
+    @Argument(help: "Suites to run (nn, envs, train); all when none is named.")
     var suites: [Suite] = []
 
     @Option(help: "Also write the results as JSON to this file.")
@@ -37,6 +38,7 @@ struct BenchCommand: ParsableCommand {
             switch suite {
             case .nn: suiteResults = NeuralNetBenchmark.run(quick: quick)
             case .envs: suiteResults = EnvironmentBenchmark.run(quick: quick)
+            case .train: suiteResults = try TrainingBenchmark.run(quick: quick)
             }
             print(BenchmarkResult.table(suiteResults, title: suite.rawValue))
             print()
