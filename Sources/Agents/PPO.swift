@@ -221,6 +221,9 @@ public final class PPO: Agent {
         network.choose(for: observation)
     }
 
+    /// The rollout buffer, for tests.
+    var bufferForTesting: RolloutBuffer { buffer }
+
     public func checkpoint() -> AgentCheckpoint {
         var checkpoint = AgentCheckpoint()
         checkpoint.add(network.namedParameters, prefix: "")
