@@ -14,7 +14,7 @@ struct AgentLab: ParsableCommand {
             Speed: `agentlab bench` measures the neural-network core and the environments.
             """,
         subcommands: [
-            TrainCommand.self, EvalCommand.self, WatchCommand.self, EnvsCommand.self, RolloutCommand.self, BenchCommand.self,
+            TrainCommand.self, EvalCommand.self, WatchCommand.self, PresetsCommand.self, EnvsCommand.self, RolloutCommand.self, BenchCommand.self,
             PlayCommand.self, RecordCommand.self,
         ])
 

@@ -89,6 +89,23 @@ enum Presets {
         return c
     }
 
+    /// The algorithm settings in which `preset` differs from the algorithm's defaults, as
+    /// `key=value` pairs.
+    static func differences(_ preset: RunConfiguration) throws -> String {
+        var defaults = preset
+        defaults.ppo = preset.ppo.map { _ in PPO.Configuration() }
+        defaults.a2c = preset.a2c.map { _ in A2C.Configuration() }
+        defaults.reinforce = preset.reinforce.map { _ in REINFORCE.Configuration() }
+        guard case .object(let mine) = try ConfigurationValue(encoding: preset),
+              case .object(let base) = try ConfigurationValue(encoding: defaults),
+              case .object(let section)? = mine[preset.algorithm],
+              case .object(let baseSection)? = base[preset.algorithm]
+        else { return "" }
+        return section.keys.sorted().compactMap { key in
+            section[key] == baseSection[key] ? nil : "\(key)=\(section[key]!.yaml().trimmingCharacters(in: .whitespacesAndNewlines))"
+        }.joined(separator: " ")
+    }
+
     /// Groups of environments that share hyper-parameters.
     enum Family {
         case cartPole, gridWorld, cliff, minAtar, other
