@@ -26,12 +26,19 @@ enum Presets {
                 ppo.gaeLambda = 0.8
                 ppo.entropyCoefficient = 0
                 ppo.learningRate = 1e-3
-            case .gridWorld, .cliff:
+            case .gridWorld:
                 c.environments = 8
                 c.steps = 100_000
                 ppo.stepsPerRollout = 64
                 ppo.learningRate = 1e-3
-                ppo.gamma = 0.99
+            case .cliff:
+                // A strong entropy bonus, or the agent settles for standing still (−200);
+                // measured: −13 (optimal) greedy on seeds 0, 1, 2.
+                c.environments = 8
+                c.steps = 300_000
+                ppo.stepsPerRollout = 64
+                ppo.learningRate = 1e-3
+                ppo.entropyCoefficient = 0.2
             case .minAtar:
                 // PureJaxRL's MinAtar setting: 64 copies, 128 steps, 4 epochs of 8 minibatches.
                 c.environments = 64
