@@ -4,6 +4,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// Float32 exp, log, tanh and sigmoid written so that loops over them vectorise (the C
 /// library's versions are one opaque call per element). Accuracy: a few units in the
@@ -68,16 +71,41 @@ public enum FastMath {
         return f + y + 0.693359375 * fe
     }
 
-    /// Hyperbolic tangent, as 1 - 2 / (e^{2x} + 1), with a short series near 0 where
-    /// that form loses digits.
+    /// The correctly rounded square root, as `x.squareRoot()`, but in a form that loops
+    /// vectorise: `Float.squareRoot()` goes through the C library's `sqrtf` (which may set
+    /// errno), so LLVM keeps it one call per element; SSE's `sqrtss` is plain `llvm.sqrt`.
+    @inlinable @inline(__always)
+    public static func squareRoot(_ x: Float) -> Float {
+        #if arch(x86_64)
+        _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)))
+        #else
+        x.squareRoot()
+        #endif
+    }
+
+    /// Hyperbolic tangent, as n / (n + 2) with n = e^{2|x|} − 1 and the sign of x.
+    ///
+    /// n is computed without cancellation, so no separate series is needed near 0: with
+    /// 2|x| = k ln 2 + r, e^{2|x|} − 1 = (e^r − 1) + e^r (2^k − 1), where e^r − 1 comes
+    /// straight from the polynomial (exp's, in fused multiply-adds) and 2^k − 1 is exact.
+    /// Past |x| = 9.5 the quotient rounds to 1, so x is clamped there.
     @inline(__always)
     public static func tanh(_ x: Float) -> Float {
-        let ax = Swift.min(Swift.abs(x), 9.01)  // tanh(9.01) rounds to 1 in Float32
-        let x2 = ax * ax
-        let series = ax + ax * x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 - x2 * (17.0 / 315.0)))
-        let t = 1 - 2 / (exp(2 * ax) + 1)
-        let magnitude = ax < 0.0625 ? series : t
-        return x < 0 ? -magnitude : magnitude
+        let y = 2 * Swift.min(Swift.abs(x), 9.5)
+        let shifted = (12_582_912 as Float).addingProduct(y, 1.442695041)  // k in the low mantissa bits
+        let k = shifted - 12_582_912
+        let r = y.addingProduct(-k, 0.693359375).addingProduct(k, 2.12194440e-4)  // two-part ln 2
+        var p: Float = 1.9875691500e-4
+        p = (1.3981999507e-3 as Float).addingProduct(p, r)
+        p = (8.3334519073e-3 as Float).addingProduct(p, r)
+        p = (4.1665795894e-2 as Float).addingProduct(p, r)
+        p = (1.6666665459e-1 as Float).addingProduct(p, r)
+        p = (5.0000001201e-1 as Float).addingProduct(p, r)
+        let expm1R = r.addingProduct(p, r * r)  // e^r − 1
+        let twoToK = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)  // 0 <= k <= 28
+        let n = expm1R.addingProduct(expm1R + 1, twoToK - 1)
+        let magnitude = n / (n + 2)
+        return Float(bitPattern: magnitude.bitPattern | (x.bitPattern & 0x8000_0000))
     }
 
     /// The logistic function 1 / (1 + e^-x).

@@ -95,7 +95,7 @@ extension Tensor {
             origin.propagate(tensor, gradient)
             // Free the graph as we go: this result's inputs and its gradient are done.
             tensor.origin = nil
-            gradient.deallocate()
+            StoragePool.deallocate(gradient, count: tensor.count)
             tensor.gradientStorage = nil
         }
     }

@@ -74,8 +74,7 @@ extension Tensor {
         let px = x.storage, py = y.storage
         for i in 0..<count { py[i] = scale * px[i] + shift }
         y.record([x]) { y, g in
-            let gx = x.gradientBuffer()
-            for i in 0..<y.count { gx[i] += scale * g[i] }
+            x.accumulateGradient { i in scale * g[i] }
         }
         return y
     }

@@ -13,6 +13,20 @@ extension Tensor {
     /// is [N, H', W', O] with H' = H − kh + 1 for `.valid` and H' = H for `.same`.
     /// (Cross-correlation, as every deep-learning library computes it.)
     public static func conv2D(_ input: Tensor, filter: Tensor, padding: Padding) -> Tensor {
+        convolution(input, filter: filter, bias: nil, padding: padding)
+    }
+
+    /// `conv2D(input, filter:, padding:) + bias` for a bias [O], as one op: a convolution
+    /// layer's forward pass (the bias is written first and sgemm adds the product to it,
+    /// as `linear` does), without a broadcast addition over the whole output.
+    public static func conv2D(_ input: Tensor, filter: Tensor, bias: Tensor, padding: Padding) -> Tensor {
+        guard bias.shape == [filter.shape.last ?? -1] else {
+            shapeFailure(ShapeError("conv2D: bias \(bias.shape) does not fit filter \(filter.shape): expected [O]"))
+        }
+        return convolution(input, filter: filter, bias: bias, padding: padding)
+    }
+
+    private static func convolution(_ input: Tensor, filter: Tensor, bias: Tensor?, padding: Padding) -> Tensor {
         guard input.rank == 4, filter.rank == 4, input.shape[3] == filter.shape[2] else {
             shapeFailure(ShapeError("conv2D: input \(input.shape) and filter \(filter.shape) do not fit: "
                 + "expected [N, H, W, C] and [kh, kw, C, O]"))
@@ -22,27 +36,40 @@ extension Tensor {
             shapeFailure(ShapeError("conv2D: filter \(filter.shape) is larger than input \(input.shape) with \(padding) padding"))
         }
         let rows = geometry.rows, patch = geometry.patchSize, outChannels = filter.shape[3]
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
+        let columns = StoragePool.allocate(rows * patch)
         geometry.im2col(input.storage, into: columns)
-        let y = result(shape: geometry.outputShape(channels: outChannels), of: input, filter)
+        let inputs = bias.map { [input, filter, $0] } ?? [input, filter]
+        let y = Tensor(uninitializedShape: geometry.outputShape(channels: outChannels),
+                       requiresGradient: GradientMode.isEnabled && inputs.contains { $0.requiresGradient })
+        if let bias {
+            let pb = bias.storage
+            for r in 0..<rows {
+                let row = y.storage + r * outChannels
+                for o in 0..<outChannels { row[o] = pb[o] }
+            }
+        }
         gemm(columns, transposed: false, filter.storage, transposed: false, into: y.storage,
-             m: rows, n: outChannels, k: patch, beta: 0)
+             m: rows, n: outChannels, k: patch, beta: bias == nil ? 0 : 1)
         guard y.requiresGradient else {
-            columns.deallocate()
+            StoragePool.deallocate(columns, count: rows * patch)
             return y
         }
         // The patch matrix is kept for the filter's gradient and freed with the graph.
-        let saved = PatchMatrix(columns)
-        y.record([input, filter]) { _, g in
+        let saved = PatchMatrix(columns, count: rows * patch)
+        y.record(inputs) { _, g in
             if filter.requiresGradient {
                 // dFilter [patch, O] = columnsᵀ [patch, rows] · dY [rows, O]
                 gemm(saved.pointer, transposed: true, g, transposed: false, into: filter.gradientBuffer(),
                      m: patch, n: outChannels, k: rows, beta: 1)
             }
+            if let bias, bias.requiresGradient {
+                // dBias [O] = Σ over output pixels of dY.
+                accumulateColumnSums(of: g, rows: rows, columns: outChannels, into: bias.gradientBuffer())
+            }
             if input.requiresGradient {
                 // dColumns [rows, patch] = dY [rows, O] · filterᵀ [O, patch], then scattered back.
-                let dColumns = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
-                defer { dColumns.deallocate() }
+                let dColumns = StoragePool.allocate(rows * patch)
+                defer { StoragePool.deallocate(dColumns, count: rows * patch) }
                 gemm(g, transposed: false, filter.storage, transposed: true, into: dColumns,
                      m: rows, n: patch, k: outChannels, beta: 0)
                 geometry.col2im(dColumns, addingInto: input.gradientBuffer())
@@ -52,11 +79,27 @@ extension Tensor {
     }
 }
 
+/// Copies `count` floats eight at a time: runs here are a dozen or so floats, too short
+/// for `memcpy`'s call or a vectorised loop's alias checks to pay off.
+@inline(__always)
+private func copy(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        SIMD8<Float>.load(source + i).store(to: target + i)
+        i += 8
+    }
+    while i < count {
+        target[i] = source[i]
+        i += 1
+    }
+}
+
 /// Owns an im2col buffer for as long as a recorded convolution needs it.
 final class PatchMatrix {
     let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
-    deinit { pointer.deallocate() }
+    let count: Int
+    init(_ pointer: UnsafeMutablePointer<Float>, count: Int) { self.pointer = pointer; self.count = count }
+    deinit { StoragePool.deallocate(pointer, count: count) }
 }
 
 /// The index arithmetic of a stride-1 channels-last convolution.
@@ -86,27 +129,51 @@ struct ConvolutionGeometry {
 
     func outputShape(channels outChannels: Int) -> [Int] { [batch, outputHeight, outputWidth, outChannels] }
 
-    /// Copies every patch into a row of `columns` (zeros outside the input).
+    /// Copies every patch into a row of `columns` (zeros outside the input). A patch
+    /// that lies inside the input is kh runs of kw · C consecutive input values, one row of
+    /// the input apart: a short copy each.
     func im2col(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+        let run = kernelWidth * channels, inputRow = width * channels
         var row = columns
         for n in 0..<batch {
             for oy in 0..<outputHeight {
+                let top = oy - padTop
+                let rowsInside = top >= 0 && top + kernelHeight <= height
                 for ox in 0..<outputWidth {
-                    var out = row
-                    for dy in 0..<kernelHeight {
-                        let iy = oy + dy - padTop
-                        for dx in 0..<kernelWidth {
-                            let ix = ox + dx - padLeft
-                            if iy >= 0, iy < height, ix >= 0, ix < width {
-                                out.update(from: input + ((n * height + iy) * width + ix) * channels, count: channels)
-                            } else {
-                                out.update(repeating: 0, count: channels)
-                            }
-                            out += channels
+                    let left = ox - padLeft
+                    if rowsInside, left >= 0, left + kernelWidth <= width {
+                        var source = input + ((n * height + top) * width + left) * channels
+                        var out = row
+                        for _ in 0..<kernelHeight {
+                            copy(source, to: out, count: run)
+                            source += inputRow
+                            out += run
                         }
+                    } else {
+                        copyPatchAtBorder(input, n: n, top: top, left: left, into: row)
                     }
                     row += patchSize
                 }
+            }
+        }
+    }
+
+    /// One patch that overlaps the border, value by value, with zeros outside the input.
+    private func copyPatchAtBorder(
+        _ input: UnsafePointer<Float>, n: Int, top: Int, left: Int, into row: UnsafeMutablePointer<Float>
+    ) {
+        var out = row
+        for dy in 0..<kernelHeight {
+            let iy = top + dy
+            for dx in 0..<kernelWidth {
+                let ix = left + dx
+                if iy >= 0, iy < height, ix >= 0, ix < width {
+                    let source = input + ((n * height + iy) * width + ix) * channels
+                    for c in 0..<channels { out[c] = source[c] }
+                } else {
+                    for c in 0..<channels { out[c] = 0 }
+                }
+                out += channels
             }
         }
     }

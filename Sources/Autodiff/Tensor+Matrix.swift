@@ -1,4 +1,20 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// OpenBLAS runs on one thread unless `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`) says
+/// otherwise: the matrices of these networks are small, and a second thread made the MLP
+/// step at batch 256 and the MinAtar convolution step slower on this machine (116 µs
+/// against 142, 565 against 880), besides competing with vectorised environments.
+private let blasThreadsConfigured: Bool = {
+    if getenv("OPENBLAS_NUM_THREADS") == nil, getenv("OMP_NUM_THREADS") == nil {
+        openblas_set_num_threads(1)
+    }
+    return true
+}()
 
 /// C ← α·op(A)·op(B) + β·C for row-major matrices, through OpenBLAS' `cblas_sgemm`.
 /// `op(A)` is [m, k] and `op(B)` is [k, n]; `A` is stored [m, k] or, transposed, [k, m].
@@ -8,9 +24,23 @@ func gemm(
     into c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float
 ) {
     guard m > 0, n > 0 else { return }
+    _ = blasThreadsConfigured
     guard k > 0 else {
         if beta == 0 { c.update(repeating: 0, count: m * n) } else if beta != 1 {
             for i in 0..<(m * n) { c[i] *= beta }
+        }
+        return
+    }
+    if n <= 2 {
+        // One or two columns (a value head, two actions): a matrix-vector product per
+        // column skips sgemm's packing, which costs more than the arithmetic here.
+        // C is cleared here rather than with β = 0, which not every OpenBLAS version
+        // honours for a y holding NaN (an uninitialised buffer may).
+        for j in 0..<n {
+            if beta == 0 { for i in 0..<m { c[i * n + j] = 0 } }
+            let x = tb ? b + j * k : b + j, incx = tb ? 1 : n
+            cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, Int32(ta ? k : m), Int32(ta ? m : k), alpha,
+                        a, Int32(ta ? m : k), x, Int32(incx), beta == 0 ? 1 : beta, c + j, Int32(n))
         }
         return
     }
@@ -18,6 +48,18 @@ func gemm(
         CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha,
         a, Int32(ta ? m : k), b, Int32(tb ? k : n), beta, c, Int32(n))
+}
+
+/// Adds the column sums of the row-major [rows, columns] matrix `g` to `sums` (a bias's
+/// gradient: dY summed over the batch), as one sgemv against a vector of ones; a loop
+/// adding row after row into `sums` waits on each row's store before the next.
+func accumulateColumnSums(of g: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    guard rows > 0, columns > 0 else { return }
+    _ = blasThreadsConfigured
+    let ones = StoragePool.allocate(rows)
+    defer { StoragePool.deallocate(ones, count: rows) }
+    ones.initialize(repeating: 1, count: rows)
+    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, g, Int32(columns), ones, 1, 1, sums, 1)
 }
 
 extension Tensor {
@@ -52,16 +94,16 @@ extension Tensor {
         }
         let m = x.shape[0], k = x.shape[1], n = weight.shape[1]
         let y = result(shape: [m, n], of: x, weight, bias)
-        for r in 0..<m { (y.storage + r * n).update(from: bias.storage, count: n) }
+        let pb = bias.storage
+        for r in 0..<m {
+            let row = y.storage + r * n
+            for j in 0..<n { row[j] = pb[j] }
+        }
         gemm(x.storage, transposed: false, weight.storage, transposed: false, into: y.storage, m: m, n: n, k: k, beta: 1)
         y.record([x, weight, bias]) { _, g in
             accumulateMatmulGradients(x, false, weight, false, g, m: m, n: n, k: k)
             if bias.requiresGradient {
-                let gb = bias.gradientBuffer()
-                for r in 0..<m {
-                    let row = g + r * n
-                    for j in 0..<n { gb[j] += row[j] }
-                }
+                accumulateColumnSums(of: g, rows: m, columns: n, into: bias.gradientBuffer())
             }
         }
         return y
@@ -73,24 +115,27 @@ extension Tensor {
 private func accumulateMatmulGradients(
     _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ g: UnsafePointer<Float>, m: Int, n: Int, k: Int
 ) {
+    // A fresh gradient buffer is written (β = 0), an existing one added to (β = 1).
     if a.requiresGradient {
-        let ga = a.gradientBuffer()
+        let (ga, isFresh) = a.gradientDestination()
+        let beta: Float = isFresh ? 0 : 1
         if !ta {
             // dA [m, k] = dC [m, n] · op(B)ᵀ [n, k]
-            gemm(g, transposed: false, b.storage, transposed: !tb, into: ga, m: m, n: k, k: n, beta: 1)
+            gemm(g, transposed: false, b.storage, transposed: !tb, into: ga, m: m, n: k, k: n, beta: beta)
         } else {
             // dA [k, m] = op(B) [k, n] · dCᵀ [n, m]
-            gemm(b.storage, transposed: tb, g, transposed: true, into: ga, m: k, n: m, k: n, beta: 1)
+            gemm(b.storage, transposed: tb, g, transposed: true, into: ga, m: k, n: m, k: n, beta: beta)
         }
     }
     if b.requiresGradient {
-        let gb = b.gradientBuffer()
+        let (gb, isFresh) = b.gradientDestination()
+        let beta: Float = isFresh ? 0 : 1
         if !tb {
             // dB [k, n] = op(A)ᵀ [k, m] · dC [m, n]
-            gemm(a.storage, transposed: !ta, g, transposed: false, into: gb, m: k, n: n, k: m, beta: 1)
+            gemm(a.storage, transposed: !ta, g, transposed: false, into: gb, m: k, n: n, k: m, beta: beta)
         } else {
             // dB [n, k] = dCᵀ [n, m] · op(A) [m, k]
-            gemm(g, transposed: true, a.storage, transposed: ta, into: gb, m: n, n: k, k: m, beta: 1)
+            gemm(g, transposed: true, a.storage, transposed: ta, into: gb, m: n, n: k, k: m, beta: beta)
         }
     }
 }

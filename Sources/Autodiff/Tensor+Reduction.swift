@@ -29,8 +29,8 @@ extension Tensor {
         for i in 0..<count { total += px[i] }
         y.storage[0] = total
         y.record([x]) { _, g in
-            let gx = x.gradientBuffer(), g0 = g[0]
-            for i in 0..<x.count { gx[i] += g0 }
+            let g0 = g[0]
+            x.accumulateGradient { _ in g0 }
         }
         return y
     }
@@ -116,5 +116,36 @@ extension Tensor {
             result[r] = bestIndex
         }
         return result
+    }
+}
+
+extension Tensor {
+    /// mean((a − b)²) over all elements, for `a` and `b` of one shape, as one op: the
+    /// same value and gradient, element for element, as `square(a - b).mean()`, without
+    /// three intermediate tensors. (The mean squared error of a regression head.)
+    public static func meanSquaredDifference(_ a: Tensor, _ b: Tensor) -> Tensor {
+        guard a.shape == b.shape else {
+            shapeFailure(ShapeError("meanSquaredDifference: shapes \(a.shape) and \(b.shape) differ"))
+        }
+        let count = a.count, scale = 1 / Float(Swift.max(count, 1))
+        let y = result(shape: [], of: a, b)
+        let pa = a.storage, pb = b.storage
+        var total: Float = 0
+        for i in 0..<count {
+            let d = pa[i] - pb[i]
+            total += d * d
+        }
+        y.storage[0] = scale * total
+        // d/da = 2(a − b)/n, d/db = −2(a − b)/n.
+        y.record([a, b]) { _, g in
+            let outer = scale * g[0]
+            if a.requiresGradient {
+                a.accumulateGradient { i in outer * (2 * (pa[i] - pb[i])) }
+            }
+            if b.requiresGradient {
+                b.accumulateGradient { i in outer * (2 * (pa[i] - pb[i])) * -1 }
+            }
+        }
+        return y
     }
 }

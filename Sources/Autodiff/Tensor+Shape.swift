@@ -18,9 +18,8 @@ extension Tensor {
         let x = self
         let y = Tensor.result(shape: target, of: x)
         y.storage.update(from: x.storage, count: count)
-        y.record([x]) { y, g in
-            let gx = x.gradientBuffer()
-            for i in 0..<y.count { gx[i] += g[i] }
+        y.record([x]) { _, g in
+            x.accumulateGradient { i in g[i] }
         }
         return y
     }

@@ -21,8 +21,8 @@ extension Tensor {
 /// Adds `g * derivative(x, y)` to `x`'s gradient.
 @inline(__always)
 private func accumulate(_ x: Tensor, _ y: Tensor, _ g: UnsafePointer<Float>, _ derivative: (Float, Float) -> Float) {
-    let gx = x.gradientBuffer(), px = x.storage, py = y.storage
-    for i in 0..<x.count { gx[i] += g[i] * derivative(px[i], py[i]) }
+    let px = x.storage, py = y.storage
+    x.accumulateGradient { i in g[i] * derivative(px[i], py[i]) }
 }
 
 /// e^x.
@@ -41,7 +41,7 @@ public func log(_ x: Tensor) -> Tensor {
 
 /// Square root.
 public func sqrt(_ x: Tensor) -> Tensor {
-    let y = Tensor.mapping(x) { $0.squareRoot() }
+    let y = Tensor.mapping(x) { FastMath.squareRoot($0) }
     y.record([x]) { y, g in accumulate(x, y, g) { _, y in 0.5 / y } }
     return y
 }

@@ -31,7 +31,7 @@ public final class Tensor {
         precondition(shape.allSatisfy { $0 >= 0 }, "a shape has no negative extents: \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
-        self.storage = .allocate(capacity: Swift.max(count, 1))
+        self.storage = StoragePool.allocate(count)
         self.requiresGradient = requiresGradient
     }
 
@@ -52,8 +52,8 @@ public final class Tensor {
     }
 
     deinit {
-        storage.deallocate()
-        gradientStorage?.deallocate()
+        StoragePool.deallocate(storage, count: count)
+        if let gradientStorage { StoragePool.deallocate(gradientStorage, count: count) }
     }
 
     /// The elements as an array (a copy).
@@ -84,10 +84,34 @@ public final class Tensor {
     @inline(__always)
     func gradientBuffer() -> UnsafeMutablePointer<Float> {
         if let gradientStorage { return gradientStorage }
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+        let buffer = StoragePool.allocate(count)
         buffer.initialize(repeating: 0, count: Swift.max(count, 1))
         gradientStorage = buffer
         return buffer
+    }
+
+    /// Where a backward rule puts its share of this tensor's gradient: the existing buffer,
+    /// to add to, or (`isFresh`) a new uninitialised one that the caller must fill
+    /// completely. Writing the first share instead of adding it to zeros saves clearing
+    /// the buffer and reading it back.
+    @inline(__always)
+    func gradientDestination() -> (buffer: UnsafeMutablePointer<Float>, isFresh: Bool) {
+        if let gradientStorage { return (gradientStorage, false) }
+        let buffer = StoragePool.allocate(count)
+        gradientStorage = buffer
+        return (buffer, true)
+    }
+
+    /// Adds `share(i)` to element `i` of the gradient for every element (the first share
+    /// is written, not added to zeros).
+    @inline(__always)
+    func accumulateGradient(_ share: (Int) -> Float) {
+        let (gx, isFresh) = gradientDestination()
+        if isFresh {
+            for i in 0..<count { gx[i] = share(i) }
+        } else {
+            for i in 0..<count { gx[i] += share(i) }
+        }
     }
 
     /// Overwrites the elements with `scalars` (same count), for example to load weights.

@@ -47,7 +47,7 @@ public final class Conv2D: Layer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        Tensor.conv2D(input, filter: filter, padding: padding) + bias
+        Tensor.conv2D(input, filter: filter, bias: bias, padding: padding)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {

@@ -1,6 +1,8 @@
-/// Mean squared error: mean((prediction − target)²). Shapes must broadcast.
+/// Mean squared error: mean((prediction − target)²). Shapes must broadcast; equal shapes
+/// (the usual case) take the fused op.
 public func meanSquaredError(_ prediction: Tensor, _ target: Tensor) -> Tensor {
-    square(prediction - target).mean()
+    if prediction.shape == target.shape { return Tensor.meanSquaredDifference(prediction, target) }
+    return square(prediction - target).mean()
 }
 
 /// Huber loss (PyTorch's `smooth_l1_loss` with β = δ = 1 by default, mean reduction):

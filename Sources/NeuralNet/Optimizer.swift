@@ -144,7 +144,8 @@ public final class Adam: Optimizer {
         }
     }
 
-    /// One Adam update of `count` elements, eight lanes at a time.
+    /// One Adam update of `count` elements. A plain loop that LLVM vectorises (with
+    /// `FastMath.squareRoot`; `SIMD8.squareRoot()` went lane by lane through `sqrtf`).
     @inline(__always)
     private static func update(
         _ theta: UnsafeMutablePointer<Float>, _ grad: UnsafeMutablePointer<Float>,
@@ -152,28 +153,15 @@ public final class Adam: Optimizer {
         beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, stepSize: Float,
         inverseCorrection2Root: Float
     ) {
-        typealias Lanes = SIMD8<Float>
-        let b1 = Lanes(repeating: beta1), b2 = Lanes(repeating: beta2)
-        let c1 = Lanes(repeating: 1 - beta1), c2 = Lanes(repeating: 1 - beta2)
-        let wd = Lanes(repeating: weightDecay), eps = Lanes(repeating: epsilon)
-        let lr = Lanes(repeating: stepSize), root = Lanes(repeating: inverseCorrection2Root)
-        var i = 0
-        while i + 8 <= count {
-            let t = Lanes.load(theta + i)
-            let g = Lanes.load(grad + i) + wd * t
-            let mi = b1 * Lanes.load(m + i) + c1 * g
-            let vi = b2 * Lanes.load(v + i) + c2 * (g * g)
-            mi.store(to: m + i)
-            vi.store(to: v + i)
-            (t - lr * mi / (vi.squareRoot() * root + eps)).store(to: theta + i)
-            i += 8
-        }
-        while i < count {
-            let g = grad[i] + weightDecay * theta[i]
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * (g * g)
-            theta[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseCorrection2Root + epsilon)
-            i += 1
+        let c1 = 1 - beta1, c2 = 1 - beta2
+        for i in 0..<count {
+            let t = theta[i]
+            let g = grad[i] + weightDecay * t
+            let mi = beta1 * m[i] + c1 * g
+            let vi = beta2 * v[i] + c2 * (g * g)
+            m[i] = mi
+            v[i] = vi
+            theta[i] = t - stepSize * mi / (FastMath.squareRoot(vi) * inverseCorrection2Root + epsilon)
         }
     }
 }
@@ -232,9 +220,9 @@ public final class RMSprop: Optimizer {
                 if isCentered {
                     let gbar = gradientAverages[index].storage
                     gbar[i] = a * gbar[i] + (1 - a) * g
-                    denominator = (s[i] - gbar[i] * gbar[i]).squareRoot() + eps
+                    denominator = FastMath.squareRoot(s[i] - gbar[i] * gbar[i]) + eps
                 } else {
-                    denominator = s[i].squareRoot() + eps
+                    denominator = FastMath.squareRoot(s[i]) + eps
                 }
                 if mu > 0 {
                     let b = momentumBuffers[index].storage
