@@ -193,25 +193,12 @@ public final class A2C: Agent {
     }
 
     public func checkpoint() -> AgentCheckpoint {
-        var checkpoint = AgentCheckpoint()
-        checkpoint.add(network.namedParameters, prefix: "")
-        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
-        checkpoint.store(generator, as: "generator")
-        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
-        return checkpoint
+        .actorCritic(network, optimizer: optimizer, generator: generator)
     }
 
     public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
-        if weightsOnly {
-            try checkpoint.load(into: network.namedParameters, prefix: "")
-            return
+        if let restored = try checkpoint.restoreActorCritic(network, optimizer: optimizer, weightsOnly: weightsOnly) {
+            generator = restored
         }
-        let restoredGenerator = try checkpoint.generator("generator")
-        guard let steps = Int(try checkpoint.value("optimizer.steps")) else {
-            throw .corruptHeader(path: "checkpoint", reason: "optimizer.steps is not a number")
-        }
-        try checkpoint.load(into: network.namedParameters + optimizer.namedState.map { ("optimizer." + $0.name, $0.tensor) }, prefix: "")
-        optimizer.stepCount = steps
-        generator = restoredGenerator
     }
 }

@@ -78,6 +78,44 @@ public final class ActorCritic {
 }
 
 extension AgentCheckpoint {
+    /// The training state of an actor-critic agent (PPO, A2C, REINFORCE): the networks'
+    /// weights, the optimiser's state and step count, and the agent's generator.
+    public static func actorCritic(
+        _ network: ActorCritic, optimizer: any Optimizer, generator: SeededGenerator
+    ) -> AgentCheckpoint {
+        var checkpoint = AgentCheckpoint()
+        checkpoint.add(network.namedParameters, prefix: "")
+        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
+        checkpoint.store(generator, as: "generator")
+        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
+        return checkpoint
+    }
+
+    /// Restores what `actorCritic(_:optimizer:generator:)` saved, all or nothing, and
+    /// returns the generator to adopt; with `weightsOnly`, loads the weights and returns nil.
+    public func restoreActorCritic(
+        _ network: ActorCritic, optimizer: any Optimizer, weightsOnly: Bool
+    ) throws(CheckpointError) -> SeededGenerator? {
+        if weightsOnly {
+            try load(into: network.namedParameters, prefix: "")
+            return nil
+        }
+        let generator = try self.generator("generator")
+        let steps = try integer("optimizer.steps")
+        try load(into: network.namedParameters + optimizer.namedState.map { ("optimizer." + $0.name, $0.tensor) },
+                 prefix: "")
+        optimizer.stepCount = steps
+        return generator
+    }
+
+    /// A whole-number state value, or an error naming it.
+    public func integer(_ key: String) throws(CheckpointError) -> Int {
+        guard let value = Int(try value(key)) else {
+            throw .corruptHeader(path: "checkpoint", reason: "\(key) is not a whole number")
+        }
+        return value
+    }
+
     /// Adds named tensors under `prefix`.
     public mutating func add(_ parameters: [(name: String, tensor: Tensor)], prefix: String) {
         for (name, tensor) in parameters {
