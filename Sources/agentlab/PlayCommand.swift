@@ -30,22 +30,7 @@ struct PlayCommand: ParsableCommand {
     @Argument(help: "An environment id (see `agentlab envs`).")
     var id: String
 
-    @Option(help: "Seed of the first episode.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Steps per second (default: 20 for CartPole, 10 for the arcade games; the grid worlds wait for keys).")
-    var fps: Double?
-
-    @Option(help: "Enlarge the environment's frame this many times (default: about 480 pixels on its longer side).")
-    var scale: Int?
-
-    @Option(help: "Folder for screenshots taken with s.")
-    var screenshots = "."
-
-    func validate() throws {
-        if let fps, !(fps > 0 && fps <= 960) { throw ValidationError("--fps must be in (0, 960], got \(fps)") }
-        if let scale, !(1...16).contains(scale) { throw ValidationError("--scale must be in 1...16, got \(scale)") }
-    }
+    @OptionGroup var window: WindowOptions
 
     func run() throws {
         let environment = try makeEnvironment(id: id)
@@ -55,14 +40,10 @@ struct PlayCommand: ParsableCommand {
             throw UsageError("\(id) has no action named left, right, up, down or fire "
                 + "(its actions: \(environment.actionNames.joined(separator: ", "))), so it cannot be played with the keyboard")
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: screenshots, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw UsageError("--screenshots: the folder \(screenshots) does not exist")
-        }
-        let speed = fps ?? (id.hasPrefix("CartPole") ? 20 : 10)
+        let speed = window.fps ?? (id.hasPrefix("CartPole") ? 20 : 10)
         let options = WatchOptions(
-            title: id, scale: scale, stepsPerSecond: speed, seed: seed, restartsAutomatically: false,
-            screenshotDirectory: screenshots, command: "agentlab play")
+            title: id, scale: window.scale, stepsPerSecond: speed, seed: window.seed, restartsAutomatically: false,
+            screenshotDirectory: window.screenshots, command: "agentlab play")
         let summary = try reportingViewerErrors {
             try watchEpisodes(environment: environment, advisor: keyboard, options: options)
         }

@@ -28,22 +28,10 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Close after this many episodes (default: play until the window is closed).")
     var episodes: Int?
 
-    @Option(help: "Seed of the first episode.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds).")
-    var fps: Double?
-
-    @Option(help: "Enlarge the environment's frame this many times (default: about 480 pixels on its longer side).")
-    var scale: Int?
-
-    @Option(help: "Folder for screenshots taken with s.")
-    var screenshots = "."
+    @OptionGroup var window: WindowOptions
 
     func validate() throws {
         if let episodes, episodes <= 0 { throw ValidationError("--episodes must be positive, got \(episodes)") }
-        if let fps, !(fps > 0 && fps <= 960) { throw ValidationError("--fps must be in (0, 960], got \(fps)") }
-        if let scale, !(1...16).contains(scale) { throw ValidationError("--scale must be in 1...16, got \(scale)") }
     }
 
     func run() throws {
@@ -52,9 +40,9 @@ struct WatchCommand: ParsableCommand {
         do { trained = try TrainedRun(runFolder) } catch { throw UsageError(error.description) }
         let id = trained.configuration.environment
         let options = WatchOptions(
-            title: "\(id) · \(trained.configuration.algorithm)", scale: scale,
-            stepsPerSecond: fps ?? defaultStepsPerSecond(for: id), seed: seed, restartsAutomatically: true,
-            screenshotDirectory: screenshots, command: "agentlab watch", maxEpisodes: episodes)
+            title: "\(id) · \(trained.configuration.algorithm)", scale: window.scale,
+            stepsPerSecond: window.fps ?? defaultStepsPerSecond(for: id), seed: window.seed, restartsAutomatically: true,
+            screenshotDirectory: window.screenshots, command: "agentlab watch", maxEpisodes: episodes)
         let summary = try reportingViewerErrors {
             try watchEpisodes(environment: trained.spec.makeEnvironment(), advisor: AgentAdvisor(agent: trained.agent),
                               options: options)
