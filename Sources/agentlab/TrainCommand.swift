@@ -52,10 +52,13 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Replace the run already in --out.")
     var force = false
 
+    @Flag(help: "Keep DQN's replay buffer in its checkpoints, so a resumed run keeps its experience.")
+    var saveReplay = false
+
     func validate() throws {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
         if let environments, environments <= 0 { throw ValidationError("--environments must be positive, got \(environments)") }
-        if resume != nil, env != nil || algo != nil || config != nil || out != nil || seed != nil || environments != nil {
+        if resume != nil, env != nil || algo != nil || config != nil || out != nil || seed != nil || environments != nil || saveReplay {
             throw ValidationError("--resume continues a run as it was configured: only --steps may be given with it")
         }
     }
@@ -101,6 +104,7 @@ struct TrainCommand: ParsableCommand {
         if let steps { flags["steps"] = .int(steps) }
         if let seed { flags["seed"] = .int(Int(truncatingIfNeeded: seed)) }
         if let environments { flags["environments"] = .int(environments) }
+        if saveReplay { flags["save_replay"] = .bool(true) }
         let merged = try preset
             .overlaid(with: fileTree, optionalKeys: RunConfiguration.optionalKeys)
             .overlaid(with: .object(flags), optionalKeys: RunConfiguration.optionalKeys)

@@ -53,6 +53,37 @@ enum Presets {
                 break
             }
             c.ppo = ppo
+        case "dqn":
+            var dqn = DQN.Configuration()
+            c.environments = 1
+            switch family {
+            case .cartPole:
+                dqn = .cartPole
+                c.steps = 100_000
+            case .gridWorld, .cliff:
+                c.steps = family == .cliff ? 50_000 : 20_000
+                dqn.learningRate = 1e-3
+                dqn.bufferSize = 10_000
+                dqn.learningStarts = 500
+                dqn.trainFrequency = 1
+                dqn.batchSize = 64
+                dqn.targetUpdateInterval = 250
+                dqn.exploration = LinearSchedule(start: 1, end: 0.05, fraction: 0.3)
+                dqn.network = NetworkConfiguration(hiddenSizes: [64], activation: .relu)
+            case .minAtar:
+                // The MinAtar paper's DQN, with Adam instead of RMSprop.
+                c.steps = 5_000_000
+                c.checkpointInterval = 500_000
+                dqn.learningRate = 1e-4
+                dqn.bufferSize = 100_000
+                dqn.learningStarts = 5_000
+                dqn.trainFrequency = 1
+                dqn.batchSize = 32
+                dqn.targetUpdateInterval = 1_000
+                dqn.exploration = LinearSchedule(start: 1, end: 0.1, fraction: 0.02)
+            case .other: break
+            }
+            c.dqn = dqn
         case "a2c":
             // SB3's defaults; rl-baselines3-zoo's settings for the arcade games.
             var a2c = A2C.Configuration()
@@ -101,6 +132,7 @@ enum Presets {
     static func differences(_ preset: RunConfiguration) throws -> String {
         var defaults = preset
         defaults.ppo = preset.ppo.map { _ in PPO.Configuration() }
+        defaults.dqn = preset.dqn.map { _ in DQN.Configuration() }
         defaults.a2c = preset.a2c.map { _ in A2C.Configuration() }
         defaults.reinforce = preset.reinforce.map { _ in REINFORCE.Configuration() }
         guard case .object(let mine) = try ConfigurationValue(encoding: preset),

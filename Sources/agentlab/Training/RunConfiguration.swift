@@ -16,18 +16,22 @@ struct RunConfiguration: Codable, Equatable {
     var environments = 4
     /// Environment steps between checkpoints (one is always written at the end).
     var checkpointInterval = 100_000
+    /// Include DQN's replay buffer in checkpoints, so a resumed run keeps its experience
+    /// (large: observations × buffer size × 8 bytes).
+    var saveReplay = false
     /// Algorithm settings; only the chosen algorithm's section is used (and written).
     var ppo: PPO.Configuration?
+    var dqn: DQN.Configuration?
     var a2c: A2C.Configuration?
     var reinforce: REINFORCE.Configuration?
 
     enum CodingKeys: String, CodingKey {
         case environment, algorithm, steps, seed, environments
-        case checkpointInterval = "checkpoint_interval"
-        case ppo, a2c, reinforce
+        case checkpointInterval = "checkpoint_interval", saveReplay = "save_replay"
+        case ppo, dqn, a2c, reinforce
     }
 
-    static let algorithms = ["ppo", "a2c", "reinforce"]
+    static let algorithms = ["ppo", "dqn", "a2c", "reinforce"]
 
     /// Keys that a configuration may hold although the preset leaves them out (settings
     /// whose default is "none").
@@ -44,6 +48,7 @@ struct RunConfiguration: Codable, Equatable {
         try require(checkpointInterval > 0, "checkpoint_interval must be positive, got \(checkpointInterval)")
         switch algorithm {
         case "ppo": try (ppo ?? .init()).validate(copies: environments)
+        case "dqn": try (dqn ?? .init()).validate()
         case "a2c": try (a2c ?? .init()).validate()
         case "reinforce": try (reinforce ?? .init()).validate()
         default: break
@@ -61,6 +66,11 @@ func makeAgent(
     case "ppo":
         return try PPO(configuration: configuration.ppo ?? .init(), observationSpace: observationSpace,
                        actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
+    case "dqn":
+        let agent = try DQN(configuration: configuration.dqn ?? .init(), observationSpace: observationSpace,
+                            actionCount: actionCount, totalSteps: steps, seed: seed)
+        agent.includesReplayInCheckpoint = configuration.saveReplay
+        return agent
     case "a2c":
         return try A2C(configuration: configuration.a2c ?? .init(), observationSpace: observationSpace,
                        actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
