@@ -1,5 +1,4 @@
 import ArgumentParser
-import CBLAS
 import Environments
 import Foundation
 
@@ -21,9 +20,6 @@ struct AgentLab: ParsableCommand {
     /// Runs the command line. Usage errors (a bad flag, an unknown id, a value out of
     /// range) exit with status 2 and a message on stderr; `--help` exits with 0.
     static func main() {
-        // The networks here are small: OpenBLAS' worker threads cost more than they save
-        // (two threads were slower than one at n = 128 on the project's machine).
-        openblas_set_num_threads(1)
         do {
             var command = try parseAsRoot()
             try command.run()
