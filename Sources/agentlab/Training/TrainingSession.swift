@@ -93,6 +93,7 @@ final class TrainingSession {
         print("Training \(c.algorithm) on \(c.environment) for \(c.steps) steps (seed \(c.seed), "
             + "\(c.environments) environments) → \(folder.path)")
         if startStep > 0 { print("Resuming from step \(startStep).") }
+        fflush(nil)  // show the header at once when the output is a pipe
         var progress = ProgressReporter(totalSteps: c.steps, startStep: startStep)
         let logInterval = max(c.environments, c.steps / 500)
         var nextLogStep = (startStep / logInterval + 1) * logInterval
