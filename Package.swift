@@ -63,5 +63,7 @@ let package = Package(
             resources: [.copy("Reference")]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
+        // Runs the built `agentlab` binary: exit codes, messages, run folders.
+        .testTarget(name: "AgentLabTests", dependencies: ["agentlab"]),
     ]
 )

@@ -33,7 +33,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Sample actions from the policy (DQN: ε-greedy with ε = 0.05) instead of acting greedily.")
     var stochastic = false
 
-    @Option(help: "Pass threshold on the mean return (default: the environment's reward threshold).")
+    @Option(parsing: .unconditional, help: "Pass threshold on the mean return (default: the environment's reward threshold; negative values work: --min-return -13).")
     var minReturn: Double?
 
     @Option(help: "Write the full report as JSON to this file.")

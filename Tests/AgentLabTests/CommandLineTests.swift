@@ -1,0 +1,162 @@
+import Foundation
+import XCTest
+
+/// The command line as a user meets it: the built binary run as a process, its exit
+/// status, its messages and the files it writes. Runs are tiny (GridWorld, a few thousand
+/// steps) so the debug build stays quick.
+final class CommandLineTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentlab-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Runs `agentlab` with `arguments`; returns the exit status, stdout and stderr.
+    @discardableResult
+    private func agentlab(_ arguments: String...) throws -> (status: Int32, output: String, error: String) {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("agentlab")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        environment["SDL_VIDEODRIVER"] = "offscreen"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+
+    private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    private func trainGridWorld(_ name: String, seed: Int = 0, steps: Int = 4_000) throws {
+        let result = try agentlab("train", "--env", "GridWorld-v0", "--algo", "a2c", "--steps", "\(steps)",
+                                  "--seed", "\(seed)", "--out", path(name))
+        XCTAssertEqual(result.status, 0, result.error)
+    }
+
+    func testEveryCommandHasHelp() throws {
+        for command in ["train", "eval", "watch", "play", "record", "presets", "envs", "rollout", "bench"] {
+            let result = try agentlab(command, "--help")
+            XCTAssertEqual(result.status, 0, command)
+            XCTAssertTrue(result.output.contains("USAGE: agentlab \(command)"), "\(command): \(result.output)")
+        }
+    }
+
+    func testBadInputExitsWithStatusTwoAndNamesTheProblem() throws {
+        var result = try agentlab("train", "--env", "Pong-v5", "--out", path("x"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("unknown environment id 'Pong-v5'") && result.error.contains("CartPole-v1"), result.error)
+
+        result = try agentlab("train", "--algo", "sarsa", "--out", path("x"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("unknown algorithm 'sarsa'") && result.error.contains("dqn"), result.error)
+
+        try "ppo:\n  learnin_rate: 0.1\n".write(toFile: path("bad.yaml"), atomically: true, encoding: .utf8)
+        result = try agentlab("train", "--config", path("bad.yaml"), "--out", path("x"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("unknown key 'ppo.learnin_rate'"), result.error)
+
+        try "ppo:\n  gamma: 1.5\n".write(toFile: path("range.yaml"), atomically: true, encoding: .utf8)
+        result = try agentlab("train", "--config", path("range.yaml"), "--out", path("x"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("gamma must be in [0, 1], got 1.5"), result.error)
+
+        result = try agentlab("rollout", "CartPole-v1", "--actions", "0,2")
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("valid actions are 0...1"), result.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("x")), "no folder is left behind by refused input")
+    }
+
+    func testTrainWritesARunFolderThatEvalGates() throws {
+        try trainGridWorld("run")
+        for file in ["config.yaml", "metrics.csv", "checkpoint.safetensors", "checkpoint.json", "learning_curve.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path("run/\(file)")), file)
+        }
+        let metrics = try String(contentsOfFile: path("run/metrics.csv"), encoding: .utf8)
+        XCTAssertTrue(metrics.hasPrefix("step,episodes,charts/episodic_return,charts/episodic_length,"), metrics)
+
+        let pass = try agentlab("eval", path("run"), "--episodes", "10", "--min-return", "-1000",
+                                "--json", path("eval.json"), "--junit", path("eval.xml"))
+        XCTAssertEqual(pass.status, 0, pass.error)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("eval.json")))) as? [[String: Any]])
+        XCTAssertEqual(report.first?["environment"] as? String, "GridWorld-v0")
+        XCTAssertEqual((report.first?["episode_returns"] as? [Double])?.count, 10)
+        XCTAssertEqual(report.first?["checkpoint_step"] as? Int, 4_000)
+        let junit = try String(contentsOfFile: path("eval.xml"), encoding: .utf8)
+        XCTAssertTrue(junit.contains("<testcase") && !junit.contains("<failure"), junit)
+
+        let fail = try agentlab("eval", path("run"), "--episodes", "5", "--min-return", "1000", "--junit", path("fail.xml"))
+        XCTAssertEqual(fail.status, 1)
+        XCTAssertTrue(try String(contentsOfFile: path("fail.xml"), encoding: .utf8).contains("<failure"))
+
+        // An existing run is not overwritten without --force.
+        let again = try agentlab("train", "--env", "GridWorld-v0", "--out", path("run"))
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.error.contains("already holds a run"), again.error)
+    }
+
+    func testSameSeedGivesTheSameFilesByteForByte() throws {
+        try trainGridWorld("a", seed: 3)
+        try trainGridWorld("b", seed: 3)
+        for file in ["metrics.csv", "checkpoint.safetensors", "checkpoint.json"] {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("a/\(file)"))),
+                           try Data(contentsOf: URL(fileURLWithPath: path("b/\(file)"))), file)
+        }
+        try trainGridWorld("c", seed: 4)
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: path("a/checkpoint.safetensors"))),
+                          try Data(contentsOf: URL(fileURLWithPath: path("c/checkpoint.safetensors"))))
+    }
+
+    func testResumeContinuesFromTheCheckpoint() throws {
+        try trainGridWorld("run", steps: 2_000)
+        let result = try agentlab("train", "--resume", path("run"), "--steps", "4000")
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertTrue(result.output.contains("Resuming from step 2000"), result.output)
+        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("run/checkpoint.json")))) as? [String: Any]
+        XCTAssertEqual(info?["step"] as? Int, 4_000)
+        XCTAssertTrue(try String(contentsOfFile: path("run/config.yaml"), encoding: .utf8).contains("steps: 4000"))
+    }
+
+    func testCorruptOrMismatchedCheckpointsAreRefused() throws {
+        try trainGridWorld("run")
+        // Truncate the weights: the hash in checkpoint.json no longer matches.
+        let weights = URL(fileURLWithPath: path("run/checkpoint.safetensors"))
+        try Data(contentsOf: weights).prefix(100).write(to: weights)
+        var result = try agentlab("eval", path("run"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("does not match checkpoint.json"), result.error)
+
+        // A run whose config names another environment than its checkpoint.
+        try trainGridWorld("other")
+        let config = path("other/config.yaml")
+        try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "environment: GridWorld-v0", with: "environment: GridWorld-Cliff-v0")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        result = try agentlab("eval", path("other"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("GridWorld-v0") && result.error.contains("GridWorld-Cliff-v0"), result.error)
+
+        result = try agentlab("watch", path("missing"))
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("no such run folder"), result.error)
+    }
+
+    func testRecordWritesAGIFOfATrainedRunHeadless() throws {
+        try trainGridWorld("run")
+        let result = try agentlab("record", path("run"), "--out", path("run.gif"), "--episodes", "1", "--max-steps", "5")
+        XCTAssertEqual(result.status, 0, result.error)
+        let gif = try Data(contentsOf: URL(fileURLWithPath: path("run.gif")))
+        XCTAssertEqual(Array(gif.prefix(6)), Array("GIF89a".utf8))
+    }
+}
