@@ -78,9 +78,6 @@ public final class A2C: Agent {
     private let buffer: RolloutBuffer
     private let totalSteps: Int
     private var generator: SeededGenerator
-    /// Values and log-probabilities of the actions `act` just chose, stored by `observe`.
-    private var pendingValues: [Float] = []
-    private var pendingLogProbabilities: [Float] = []
 
     public init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
@@ -100,14 +97,7 @@ public final class A2C: Agent {
     }
 
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
-        let (logits, values) = withoutGradients {
-            network(makeObservationBatch(observations, count: count, shape: network.observationShape))
-        }
-        let distribution = Categorical(logits: logits)
-        let chosen = distribution.sample(using: &generator)
-        pendingLogProbabilities = withoutGradients { distribution.logProbability(of: chosen) }.scalars
-        pendingValues = values.scalars
-        for i in 0..<count { actions[i] = chosen[i] }
+        buffer.sampleActions(from: network, observations: observations, count: count, generator: &generator, into: actions)
     }
 
     public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
@@ -117,36 +107,15 @@ public final class A2C: Agent {
         return try update(after: transitions)
     }
 
-    /// Appends one vector step to the rollout, with the values and log-probabilities `act`
-    /// computed for it.
+    /// Appends one vector step to the rollout (truncated episodes bootstrap).
     func store(_ transitions: Transitions) {
-        buffer.append(transitions, values: pendingValues, logProbabilities: pendingLogProbabilities)
-        // A truncated episode still has a future: fold γ·V(final observation) into its last
-        // reward, so the return bootstraps through the time limit (SB3's rule).
-        let gamma = Float(configuration.gamma)
-        for i in 0..<transitions.count where transitions.isTruncated[i] && !transitions.isTerminated[i] {
-            let final = makeObservationBatch(transitions.successor(ofCopy: i), count: 1, shape: network.observationShape)
-            let value = withoutGradients { network.values(final) }.scalar
-            buffer.rewards[(buffer.position - 1) * buffer.copies + i] += gamma * value
-        }
+        buffer.record(transitions, network: network, gamma: Float(configuration.gamma))
     }
 
-    /// The advantages and value targets of the full rollout: bootstrap every copy from the
-    /// observation after the last step, then GAE(λ) (n-step returns when λ = 1).
+    /// The advantages and value targets of the full rollout (n-step returns when λ = 1).
     func targets(after transitions: Transitions) -> (advantages: [Float], returns: [Float]) {
-        let next = makeObservationBatch(transitions.nextObservations, count: transitions.count, shape: network.observationShape)
-        let lastValues = withoutGradients { network.values(next) }.scalars
-        return buffer.rewards.withUnsafeBufferPointer { rewards in
-            buffer.values.withUnsafeBufferPointer { values in
-                buffer.episodeEnded.withUnsafeBufferPointer { ended in
-                    lastValues.withUnsafeBufferPointer { last in
-                        generalizedAdvantages(rewards: rewards, values: values, episodeEnded: ended, lastValues: last,
-                                              steps: buffer.steps, copies: buffer.copies,
-                                              gamma: Float(configuration.gamma), lambda: Float(configuration.gaeLambda))
-                    }
-                }
-            }
-        }
+        buffer.targets(after: transitions, network: network, gamma: Float(configuration.gamma),
+                       lambda: Float(configuration.gaeLambda))
     }
 
     /// One gradient step on the whole rollout.

@@ -80,9 +80,6 @@ public final class PPO: Agent {
     private let buffer: RolloutBuffer
     private let totalSteps: Int
     private var generator: SeededGenerator
-    /// Values and log-probabilities of the actions `act` just chose, stored by `observe`.
-    private var pendingValues: [Float] = []
-    private var pendingLogProbabilities: [Float] = []
 
     public init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
@@ -101,26 +98,11 @@ public final class PPO: Agent {
     }
 
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
-        let (logits, values) = withoutGradients {
-            network(makeObservationBatch(observations, count: count, shape: network.observationShape))
-        }
-        let distribution = Categorical(logits: logits)
-        let chosen = distribution.sample(using: &generator)
-        pendingLogProbabilities = withoutGradients { distribution.logProbability(of: chosen) }.scalars
-        pendingValues = values.scalars
-        for i in 0..<count { actions[i] = chosen[i] }
+        buffer.sampleActions(from: network, observations: observations, count: count, generator: &generator, into: actions)
     }
 
     public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
-        buffer.append(transitions, values: pendingValues, logProbabilities: pendingLogProbabilities)
-        // A truncated episode still has a future: fold γ·V(final observation) into its last
-        // reward, so the advantage bootstraps through the time limit (SB3's rule).
-        let gamma = Float(configuration.gamma)
-        for i in 0..<transitions.count where transitions.isTruncated[i] && !transitions.isTerminated[i] {
-            let final = makeObservationBatch(transitions.successor(ofCopy: i), count: 1, shape: network.observationShape)
-            let value = withoutGradients { network.values(final) }.scalar
-            buffer.rewards[(buffer.position - 1) * buffer.copies + i] += gamma * value
-        }
+        buffer.record(transitions, network: network, gamma: Float(configuration.gamma))
         guard buffer.isFull else { return [:] }
         defer { buffer.reset() }
         return try update(after: transitions)
@@ -129,20 +111,8 @@ public final class PPO: Agent {
     /// One PPO update on the full rollout.
     private func update(after transitions: Transitions) throws(TrainingError) -> [String: Double] {
         let c = configuration
-        // Bootstrap from the observation after the last step, then GAE(λ).
-        let next = makeObservationBatch(transitions.nextObservations, count: transitions.count, shape: network.observationShape)
-        let lastValues = withoutGradients { network.values(next) }.scalars
-        let (advantages, returns) = buffer.rewards.withUnsafeBufferPointer { rewards in
-            buffer.values.withUnsafeBufferPointer { values in
-                buffer.episodeEnded.withUnsafeBufferPointer { ended in
-                    lastValues.withUnsafeBufferPointer { last in
-                        generalizedAdvantages(rewards: rewards, values: values, episodeEnded: ended, lastValues: last,
-                                              steps: buffer.steps, copies: buffer.copies,
-                                              gamma: Float(c.gamma), lambda: Float(c.gaeLambda))
-                    }
-                }
-            }
-        }
+        let (advantages, returns) = buffer.targets(after: transitions, network: network,
+                                                   gamma: Float(c.gamma), lambda: Float(c.gaeLambda))
 
         // Anneal: the learning rate falls linearly from its start to 0 over the run.
         let progress = Double(transitions.globalStep - buffer.capacity) / Double(max(totalSteps, 1))

@@ -17,6 +17,9 @@ public final class RolloutBuffer {
     public private(set) var episodeEnded: [Bool]
     /// Vector steps stored so far.
     public private(set) var position = 0
+    /// V(s) and log π(a|s) of the actions `sampleActions` last chose, stored by `record`.
+    private var pendingValues: [Float] = []
+    private var pendingLogProbabilities: [Float] = []
 
     public init(steps: Int, copies: Int, observationSize: Int) {
         precondition(steps > 0 && copies > 0, "a rollout needs at least one step and one copy")
@@ -53,6 +56,53 @@ public final class RolloutBuffer {
             episodeEnded[base + i] = transitions.isTerminated[i] || transitions.isTruncated[i]
         }
         position += 1
+    }
+
+    /// Samples one action per copy from `network`'s policy (no gradients are recorded) and
+    /// remembers V(s) and log π(a|s) for `record`.
+    public func sampleActions(
+        from network: ActorCritic, observations: UnsafeBufferPointer<Float>, count: Int,
+        generator: inout SeededGenerator, into actions: UnsafeMutableBufferPointer<Int>
+    ) {
+        let (logits, values) = withoutGradients {
+            network(makeObservationBatch(observations, count: count, shape: network.observationShape))
+        }
+        let distribution = Categorical(logits: logits)
+        let chosen = distribution.sample(using: &generator)
+        pendingLogProbabilities = withoutGradients { distribution.logProbability(of: chosen) }.scalars
+        pendingValues = values.scalars
+        for i in 0..<count { actions[i] = chosen[i] }
+    }
+
+    /// Appends a vector step with the values and log-probabilities `sampleActions`
+    /// remembered. A truncated episode still has a future: γ·V(final observation) is folded
+    /// into its last reward, so the targets bootstrap through the time limit (SB3's rule).
+    public func record(_ transitions: Transitions, network: ActorCritic, gamma: Float) {
+        append(transitions, values: pendingValues, logProbabilities: pendingLogProbabilities)
+        for i in 0..<transitions.count where transitions.isTruncated[i] && !transitions.isTerminated[i] {
+            let final = makeObservationBatch(transitions.successor(ofCopy: i), count: 1, shape: network.observationShape)
+            let value = withoutGradients { network.values(final) }.scalar
+            rewards[(position - 1) * copies + i] += gamma * value
+        }
+    }
+
+    /// The advantages and value targets of the full rollout: every copy bootstraps from
+    /// V of the observation after the last step, then GAE(λ) (n-step returns when λ = 1).
+    public func targets(
+        after transitions: Transitions, network: ActorCritic, gamma: Float, lambda: Float
+    ) -> (advantages: [Float], returns: [Float]) {
+        let next = makeObservationBatch(transitions.nextObservations, count: transitions.count, shape: network.observationShape)
+        let lastValues = withoutGradients { network.values(next) }.scalars
+        return rewards.withUnsafeBufferPointer { rewards in
+            values.withUnsafeBufferPointer { values in
+                episodeEnded.withUnsafeBufferPointer { ended in
+                    lastValues.withUnsafeBufferPointer { last in
+                        generalizedAdvantages(rewards: rewards, values: values, episodeEnded: ended, lastValues: last,
+                                              steps: steps, copies: copies, gamma: gamma, lambda: lambda)
+                    }
+                }
+            }
+        }
     }
 
     /// Empties the buffer (storage is kept).
