@@ -59,6 +59,11 @@ enum NeuralNetBenchmark {
         return 2 * Double(n * n * n) / (micros * 1000)
     }
 
+    /// The kernels OpenBLAS chose for this CPU (or that `OPENBLAS_CORETYPE` forced).
+    static var blasCore: String {
+        openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
+
     /// Peak resident memory after `steps` MLP steps (for the flat-memory check).
     static func peakMemoryAfterMLPSteps(_ steps: Int) -> Double {
         let step = makeMLPStep(batch: 64)
@@ -83,8 +88,10 @@ enum NeuralNetBenchmark {
                    "the same, batch 256"),
             result("conv_b32_adam_step", "µs", convStep(batch: 32, repetitions: quick ? 10 : 500), target: 300,
                    "10×10×4 → conv 3×3×16 valid, ReLU → dense 128, ReLU → 6; batch 32"),
-            result("sgemm_n64", "GFLOP/s", sgemmGigaflops(n: 64), higherIsBetter: true, "OpenBLAS, 64×64 by 64×64"),
-            result("sgemm_n1024", "GFLOP/s", sgemmGigaflops(n: 1024), higherIsBetter: true, "OpenBLAS, 1024×1024 by 1024×1024"),
+            result("sgemm_n64", "GFLOP/s", sgemmGigaflops(n: 64), higherIsBetter: true,
+                   "OpenBLAS (\(blasCore) kernels), 64×64 by 64×64"),
+            result("sgemm_n1024", "GFLOP/s", sgemmGigaflops(n: 1024), higherIsBetter: true,
+                   "OpenBLAS (\(blasCore) kernels), 1024×1024 by 1024×1024"),
             result("peak_memory_1k_steps", "MiB", memory1k, "whole process after 1,000 MLP b64 steps"),
             result("peak_memory_100k_steps", "MiB", memory100k, target: memory1k * 1.02,
                    "after 100,000 more: must stay at the 1,000-step figure"),
