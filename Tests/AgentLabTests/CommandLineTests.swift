@@ -152,6 +152,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(result.error.contains("no such run folder"), result.error)
     }
 
+    func testNonFiniteLossStopsTrainingWithStatusOne() throws {
+        // An absurd learning rate blows the Q-values up within the first updates.
+        try "dqn:\n  learning_rate: 1.0e+30\n  max_gradient_norm: 1.0e+30\n"
+            .write(toFile: path("nan.yaml"), atomically: true, encoding: .utf8)
+        let result = try agentlab("train", "--env", "GridWorld-v0", "--algo", "dqn", "--config", path("nan.yaml"),
+                                  "--steps", "20000", "--out", path("nan"))
+        XCTAssertEqual(result.status, 1, result.error)
+        XCTAssertTrue(result.error.contains("NaN or infinite at step"), result.error)
+        XCTAssertTrue(result.error.contains("no checkpoint was written"), result.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("nan/checkpoint.safetensors")),
+                       "no checkpoint of a diverged agent")
+    }
+
     func testRecordWritesAGIFOfATrainedRunHeadless() throws {
         try trainGridWorld("run")
         let result = try agentlab("record", path("run"), "--out", path("run.gif"), "--episodes", "1", "--max-steps", "5")
