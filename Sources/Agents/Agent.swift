@@ -55,11 +55,6 @@ public struct AgentCheckpoint: Equatable, Sendable {
         self.state = state
     }
 
-    /// Adds a layer's parameters under `prefix` (`"policy."`).
-    public mutating func add(_ layer: some Layer, prefix: String) {
-        for (name, entry) in layer.parameterEntries { tensors[prefix + name] = entry }
-    }
-
     /// A required state value, or an error naming it.
     public func value(_ key: String) throws(CheckpointError) -> String {
         guard let value = state[key] else { throw .missingTensor(name: "metadata '\(key)'") }

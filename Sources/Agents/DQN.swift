@@ -339,15 +339,10 @@ public final class DQN: Agent {
             targetNetwork.copyParameters(from: qNetwork)
             return
         }
-        func integer(_ key: String) throws(CheckpointError) -> Int {
-            guard let value = Int(try checkpoint.value(key)) else {
-                throw .corruptHeader(path: "checkpoint", reason: "\(key) is not a number")
-            }
-            return value
-        }
         let restoredGenerator = try checkpoint.generator("generator")
-        let steps = try integer("optimizer.steps"), restoredGlobalStep = try integer("global_step")
-        let restoredVectorSteps = try integer("vector_steps")
+        let steps = try checkpoint.integer("optimizer.steps")
+        let restoredGlobalStep = try checkpoint.integer("global_step")
+        let restoredVectorSteps = try checkpoint.integer("vector_steps")
         let restoreReplay = ReplayBuffer.isSaved(in: checkpoint) ? try replayBuffer.prepareRestore(from: checkpoint) : nil
         // Checks every name and shape before assigning any.
         try checkpoint.load(
