@@ -124,8 +124,8 @@ public final class A2C: Agent {
         var (advantages, returns) = targets(after: transitions)
         if c.normalizeAdvantages { normalize(&advantages) }
 
-        let progress = Double(transitions.globalStep - buffer.capacity) / Double(max(totalSteps, 1))
-        let learningRate = c.annealLearningRate ? c.learningRate * max(0, 1 - progress) : c.learningRate
+        let learningRate = LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
+            .value(atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
         optimizer.learningRate = Float(learningRate)
 
         let batchSize = buffer.capacity

@@ -223,8 +223,8 @@ public final class DQN: Agent {
 
         var metrics: [String: Double] = [:]
         if vectorSteps % c.trainFrequency == 0 {
-            let progress = Double(globalStep) / Double(max(totalSteps, 1))
-            let learningRate = c.annealLearningRate ? c.learningRate * max(0, 1 - progress) : c.learningRate
+            let learningRate = LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
+                .value(atStep: globalStep, of: totalSteps)
             optimizer.learningRate = Float(learningRate)
             var sums = (loss: 0.0, q: 0.0)
             for _ in 0..<c.gradientSteps {

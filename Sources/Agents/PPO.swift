@@ -115,8 +115,8 @@ public final class PPO: Agent {
                                                    gamma: Float(c.gamma), lambda: Float(c.gaeLambda))
 
         // Anneal: the learning rate falls linearly from its start to 0 over the run.
-        let progress = Double(transitions.globalStep - buffer.capacity) / Double(max(totalSteps, 1))
-        let learningRate = c.annealLearningRate ? c.learningRate * max(0, 1 - progress) : c.learningRate
+        let learningRate = LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
+            .value(atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
         optimizer.learningRate = Float(learningRate)
 
         let batchSize = buffer.capacity, minibatchSize = batchSize / c.minibatches

@@ -167,9 +167,8 @@ public final class REINFORCE: Agent {
             row += episode.actions.count
         }
 
-        if c.annealLearningRate {
-            optimizer.learningRate = Float(c.learningRate * max(0, 1 - Double(step) / Double(max(totalSteps, 1))))
-        }
+        optimizer.learningRate = Float(LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
+            .value(atStep: step, of: totalSteps))
 
         let (logits, values) = network(observations)
         // The advantage Gₜ − V(sₜ), with V held fixed: the baseline only shifts the target.

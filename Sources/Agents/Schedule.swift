@@ -1,5 +1,5 @@
 /// A value that changes linearly with training progress, then stays put: learning-rate
-/// annealing (PPO), ε decay (DQN), clip-range decay.
+/// annealing (`learningRate(_:annealed:)`, used by every agent) and ε decay (DQN).
 public struct LinearSchedule: Equatable, Sendable, Codable {
     public var start: Double
     public var end: Double
@@ -15,10 +15,18 @@ public struct LinearSchedule: Equatable, Sendable, Codable {
     /// A schedule that always gives `value`.
     public static func constant(_ value: Double) -> Self { Self(start: value, end: value, fraction: 1) }
 
+    /// A learning rate: `rate` throughout, or, when `annealed`, falling linearly to 0 over
+    /// the whole run (PPO's annealing; rate·(1 − step/totalSteps)).
+    public static func learningRate(_ rate: Double, annealed: Bool) -> Self {
+        annealed ? Self(start: rate, end: 0) : .constant(rate)
+    }
+
     /// The value after `step` of `totalSteps`.
     public func value(atStep step: Int, of totalSteps: Int) -> Double {
+        guard start != end else { return start }
         guard fraction > 0, totalSteps > 0 else { return end }
         let progress = min(1, Double(step) / (fraction * Double(totalSteps)))
-        return start + (end - start) * progress
+        // start·(1 − p) + end·p: exact at both ends (start at p = 0, end at p = 1).
+        return start * (1 - progress) + end * progress
     }
 }
