@@ -37,6 +37,19 @@ struct RunFolder {
         }
     }
 
+    /// The run's configuration from config.yaml.
+    func readConfiguration() throws(RunFolderError) -> RunConfiguration {
+        let text: String
+        do { text = try String(contentsOf: configURL, encoding: .utf8) } catch {
+            throw .corrupt(path, reason: "it has no readable config.yaml: is it a run folder?")
+        }
+        do {
+            return try ConfigurationValue.parse(yaml: text, file: configURL.path).decoded(as: RunConfiguration.self)
+        } catch {
+            throw .corrupt(configURL.path, reason: error.description)
+        }
+    }
+
     /// Writes `text` to `file` atomically.
     func write(_ text: String, to file: URL) throws(RunFolderError) {
         do {

@@ -20,16 +20,7 @@ struct TrainedRun {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw .corrupt(folder.path, reason: "no such run folder")
         }
-        let text: String
-        do { text = try String(contentsOf: folder.configURL, encoding: .utf8) } catch {
-            throw .corrupt(folder.path, reason: "it has no readable config.yaml: is it a run folder?")
-        }
-        do {
-            configuration = try ConfigurationValue.parse(yaml: text, file: folder.configURL.path)
-                .decoded(as: RunConfiguration.self)
-        } catch {
-            throw .corrupt(folder.configURL.path, reason: error.description)
-        }
+        configuration = try folder.readConfiguration()
         let saved = try folder.loadCheckpoint()
         info = saved.info
         checkpointHash = saved.hash

@@ -24,12 +24,7 @@ final class TrainingSession {
 
     /// An existing run, continued from its checkpoint; `steps` sets a new total.
     convenience init(resuming folder: RunFolder, steps: Int?) throws {
-        let text: String
-        do { text = try String(contentsOf: folder.configURL, encoding: .utf8) } catch {
-            throw RunFolderError.corrupt(folder.configURL.path, reason: "missing or unreadable: is \(folder.path) a run folder?")
-        }
-        var configuration = try ConfigurationValue.parse(yaml: text, file: folder.configURL.path)
-            .decoded(as: RunConfiguration.self)
+        var configuration = try folder.readConfiguration()
         let saved = try folder.loadCheckpoint()
         if let steps {
             guard steps > saved.info.step else {
