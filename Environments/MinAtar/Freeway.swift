@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Freeway on MinAtar's 10×10 grid (Young & Tian 2019): lead a chicken across eight lanes
 /// of traffic, as many times as possible before time runs out.
 ///
@@ -16,8 +18,10 @@
 /// can happen on frame 4); one car per lane in rows 1–8, all in column 0, each with a
 /// random speed 1...5 and a random direction.
 ///
-/// **Episode End**: terminates on frame 2,500 (the game's clock; there is no other way for
-/// it to end).
+/// **Episode End**: terminates on frame 2,501, the only way it ends: the game's clock
+/// starts at 2,500, ticks down once a frame, and ends the episode when it falls below zero.
+/// MinAtar 1.0.15, measured with a random policy over 2,000 episodes, ends every Freeway
+/// episode after 2,501 steps.
 ///
 /// **Dynamics** (each frame, in this order): an `up`/`down` with the cooldown at 0 moves
 /// the chicken one row (never below row 9) and restarts the cooldown (a move at most every
@@ -49,8 +53,8 @@ public struct FreewayGame: MinAtarGame {
     static let chickenColumn = 4
     /// Frames between two chicken moves.
     static let moveCooldown = 3
-    /// Frames in an episode.
-    static let episodeLength = 2_500
+    /// The clock's start: the episode ends on the frame after it runs out (2,501 frames).
+    static let clockStart = 2_500
 
     /// The chicken's row, 1...9 between frames (row 0 is scored and reset at once).
     var chickenRow = 9
@@ -121,7 +125,7 @@ public struct FreewayGame: MinAtarGame {
 
         if moveCooldown > 0 { moveCooldown -= 1 }
         frame += 1
-        return (reward, frame >= Self.episodeLength)
+        return (reward, frame > Self.clockStart)
     }
 
     public func draw(into grid: inout ChannelGrid) {
