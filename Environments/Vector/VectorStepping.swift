@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// N copies of one environment stepped together: the interface a learner, the CLI and
 /// benchmarks use without knowing the environment's type. `VectorEnvironment<E>` is the
 /// implementation; `makeVectorEnvironment(_:count:)` builds one from any environment value.
@@ -89,7 +91,8 @@ extension VectorStepping {
     /// The episodes that ended on the last step, with the copy each ran in.
     public var finishedEpisodes: [(copy: Int, record: EpisodeRecord)] {
         finishedCopies.map {
-            ($0, EpisodeRecord(episodeReturn: finishedEpisodeReturns[$0], length: finishedEpisodeLengths[$0]))
+            ($0, EpisodeRecord(episodeReturn: finishedEpisodeReturns[$0], length: finishedEpisodeLengths[$0],
+                               ending: isTerminated[$0] ? .terminated : .truncated))
         }
     }
 }

@@ -1,14 +1,36 @@
-/// One finished episode: its undiscounted return (the sum of its rewards) and its length
-/// in steps.
+/// One finished episode: its return, its length and how it ended. The one record of an
+/// episode that the environment loop, evaluation and recording all report.
 public struct EpisodeRecord: Equatable, Hashable, Sendable, Codable {
     /// The sum of the episode's rewards, accumulated in double precision.
     public var episodeReturn: Double
     /// The number of steps the episode took, its final step included.
     public var length: Int
+    /// Why it ended.
+    public var ending: EpisodeEnding
 
-    public init(episodeReturn: Double, length: Int) {
+    public init(episodeReturn: Double, length: Int, ending: EpisodeEnding = .terminated) {
         self.episodeReturn = episodeReturn
         self.length = length
+        self.ending = ending
+    }
+
+    /// Whether the episode hit its time limit rather than ending for the task.
+    public var isTruncated: Bool { ending == .truncated }
+}
+
+/// How an episode ended.
+public enum EpisodeEnding: String, Hashable, Sendable, Codable {
+    /// The task ended it (`StepOutcome.isTerminated`).
+    case terminated
+    /// Its time limit ended it (`isTruncated` without `isTerminated`): it had a future.
+    case truncated
+    /// The caller stopped it before either, at a step cap of its own (evaluation's
+    /// `maxSteps`, a recording's limit).
+    case cutShort = "cut_short"
+
+    /// The ending a step outcome reports; termination wins when both flags are set.
+    public init(_ outcome: StepOutcome) {
+        self = outcome.isTerminated ? .terminated : .truncated
     }
 }
 
@@ -71,7 +93,7 @@ public struct EpisodeStatistics<Base: Environment>: Environment {
         runningReturn += Double(outcome.reward)
         runningLength += 1
         if outcome.isDone {
-            let record = EpisodeRecord(episodeReturn: runningReturn, length: runningLength)
+            let record = EpisodeRecord(episodeReturn: runningReturn, length: runningLength, ending: EpisodeEnding(outcome))
             lastRecord = record
             records.append(record)
             finishedCount += 1

@@ -1,9 +1,11 @@
+import Environments
+
 /// What happened in one vector step, for the caller's logging and progress display.
 public struct LoopEvent {
     /// Environment steps taken so far (N per vector step).
     public var globalStep: Int
-    /// Episodes that ended in this step: (return, length).
-    public var finishedEpisodes: [(episodeReturn: Double, length: Int)]
+    /// Episodes that ended in this step.
+    public var finishedEpisodes: [EpisodeRecord]
     /// The agent's metrics when it learned in this step; empty otherwise.
     public var metrics: [String: Double]
 }
@@ -66,11 +68,8 @@ public final class EnvironmentLoop {
                 isTruncated: environments.isTruncated,
                 globalStep: globalStep)
             let metrics = try agent.observe(transitions)
-            var finished: [(episodeReturn: Double, length: Int)] = []
-            for i in 0..<n where environments.isTerminated[i] || environments.isTruncated[i] {
-                finished.append((environments.finishedEpisodeReturns[i], environments.finishedEpisodeLengths[i]))
-            }
-            try handle(LoopEvent(globalStep: globalStep, finishedEpisodes: finished, metrics: metrics))
+            try handle(LoopEvent(globalStep: globalStep, finishedEpisodes: environments.finishedEpisodes.map(\.record),
+                                 metrics: metrics))
         }
     }
 }

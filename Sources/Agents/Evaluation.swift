@@ -1,26 +1,42 @@
 import Dispatch
+import Environments
+import SeededRandom
 
-/// The outcome of one evaluation episode.
-public struct EvaluationEpisode: Equatable, Sendable, Codable {
-    public var episodeReturn: Double
-    public var length: Int
-    /// Whether the episode hit its time limit rather than ending for the task.
-    public var isTruncated: Bool
+/// Evaluation episodes stop after this many steps unless the caller says otherwise:
+/// beyond every built-in time limit (the arcade games' 10,000), so only an environment
+/// without one, played by an agent that never ends it, is cut short.
+public let defaultEvaluationStepLimit = 100_000
+
+/// An evaluation episode that could not be played to its end.
+public struct EvaluationError: Error, Equatable, CustomStringConvertible {
+    /// The episode's index.
+    public var episode: Int
+    /// The steps it had taken when the environment refused the next one.
+    public var step: Int
+    public var underlying: EnvironmentError
+
+    public var description: String {
+        "evaluation episode \(episode) failed at step \(step): \(underlying)"
+    }
 }
 
 /// Plays `episodes` seeded episodes with an agent's greedy choices (or sampled ones when
-/// `stochastic`), spread over `threads` threads.
+/// `stochastic`), spread over `threads` threads, each to its end or to `maxSteps` steps
+/// (then reported as `.cutShort`).
 ///
 /// Episode `i` is played on its own environment from `makeEnvironment()`, reset with
 /// `seedForCopy(i, of: seed)`, and stochastic choices draw from a generator seeded the same
 /// way, so the results are the same whatever the number of threads. Agents only read their
 /// networks while choosing, so one agent serves every thread.
+///
+/// - Throws: the failure of the lowest-numbered episode whose environment refused a step.
 public func evaluate(
     _ agent: any Agent, makeEnvironment: @Sendable () -> any Environment, episodes: Int, seed: UInt64,
-    stochastic: Bool = false, threads: Int = 2
-) -> [EvaluationEpisode] {
-    var results = [EvaluationEpisode](repeating: EvaluationEpisode(episodeReturn: 0, length: 0, isTruncated: false),
-                                      count: episodes)
+    stochastic: Bool = false, maxSteps: Int = defaultEvaluationStepLimit, threads: Int = 2
+) throws(EvaluationError) -> [EpisodeRecord] {
+    precondition(maxSteps > 0, "an evaluation episode needs at least one step")
+    var results = [Result<EpisodeRecord, EvaluationError>](
+        repeating: .success(EpisodeRecord(episodeReturn: 0, length: 0)), count: episodes)
     let shared = UncheckedShared(agent)
     results.withUnsafeMutableBufferPointer { buffer in
         let output = UncheckedShared(buffer)
@@ -28,35 +44,48 @@ public func evaluate(
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
             while i < episodes {
-                output.value[i] = playEpisode(shared.value, environment: makeEnvironment(),
-                                              seed: seedForCopy(i, of: seed), stochastic: stochastic)
+                do throws(EvaluationError) {
+                    output.value[i] = .success(try playEpisode(
+                        shared.value, environment: makeEnvironment(), seed: seedForCopy(i, of: seed),
+                        stochastic: stochastic, maxSteps: maxSteps, index: i))
+                } catch {
+                    output.value[i] = .failure(error)
+                }
                 i += workers
             }
         }
     }
-    return results
+    return try results.map { result throws(EvaluationError) in try result.get() }
 }
 
-/// One episode to its end (termination or the environment's time limit).
+/// One episode to its end (termination or the environment's time limit), or to
+/// `maxSteps` steps, after which it is reported as `.cutShort`.
+/// - Throws: `EvaluationError` (naming episode `index`) when the environment refuses a step.
 public func playEpisode(
-    _ agent: any Agent, environment: any Environment, seed: UInt64, stochastic: Bool
-) -> EvaluationEpisode {
+    _ agent: any Agent, environment: any Environment, seed: UInt64, stochastic: Bool,
+    maxSteps: Int = defaultEvaluationStepLimit, index: Int = 0
+) throws(EvaluationError) -> EpisodeRecord {
     var environment = environment
     var generator = SeededGenerator(seed: seed, stream: 3)
     var observation = environment.reset(seed: seed)
     var total = 0.0, length = 0
-    while true {
+    while length < maxSteps {
         let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
         let action = stochastic ? sampleAction(from: choice, using: &generator) : choice.action
-        // The agent only chooses valid actions and the episode is running, so step cannot fail.
-        guard let step = try? environment.step(action) else {
-            return EvaluationEpisode(episodeReturn: total, length: length, isTruncated: false)
+        let step: Step
+        do {
+            step = try environment.step(action)
+        } catch {
+            throw EvaluationError(episode: index, step: length, underlying: error)
         }
         total += Double(step.reward)
         length += 1
         observation = step.observation
-        if step.isDone { return EvaluationEpisode(episodeReturn: total, length: length, isTruncated: step.isTruncated && !step.isTerminated) }
+        if step.isDone {
+            return EpisodeRecord(episodeReturn: total, length: length, ending: step.isTerminated ? .terminated : .truncated)
+        }
     }
+    return EpisodeRecord(episodeReturn: total, length: length, ending: .cutShort)
 }
 
 /// A stochastic choice: a draw from the probabilities of a policy agent; for a value agent,

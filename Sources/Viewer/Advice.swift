@@ -1,4 +1,5 @@
 import Environments
+import SeededRandom
 
 /// What an advisor says at one step: the action it chose and, where it has them, a score
 /// per action for the viewer's panel.

@@ -74,6 +74,13 @@ public final class EpisodeSession {
         lastOutcome = nil
     }
 
+    /// The current episode as a record: ended by the task or its time limit, or cut short
+    /// when it is still running.
+    public var record: EpisodeRecord {
+        let ending: EpisodeEnding = lastOutcome.map { $0.isDone ? EpisodeEnding($0) : .cutShort } ?? .cutShort
+        return EpisodeRecord(episodeReturn: episodeReturn, length: step, ending: ending)
+    }
+
     /// The environment's picture of the current state.
     public func render() -> Frame { environment.render() }
 }

@@ -48,16 +48,6 @@ public struct RecordingOptions: Sendable {
     public var frameDelay: Int { max(2, Int((100 / stepsPerSecond).rounded())) }
 }
 
-/// One recorded episode.
-public struct RecordedEpisode: Equatable, Sendable {
-    public var episodeReturn: Double
-    public var length: Int
-    public var isTerminated: Bool
-    public var isTruncated: Bool
-    /// The recording stopped the episode at `maxStepsPerEpisode`.
-    public var wasCutShort: Bool
-}
-
 /// What was written.
 public struct RecordingSummary: Equatable, Sendable {
     public var path: String
@@ -65,7 +55,7 @@ public struct RecordingSummary: Equatable, Sendable {
     /// Frames written: for each episode the frame after reset and one per step.
     public var frameCount: Int
     public var width: Int, height: Int
-    public var episodes: [RecordedEpisode]
+    public var episodes: [EpisodeRecord]
 }
 
 /// The PNG folder's index: one line per frame.
@@ -98,7 +88,7 @@ public func recordEpisodes(
     case .gif: try GIFWriter(path: path, width: layout.canvasWidth, height: layout.canvasHeight)
     case .pngFolder: try PNGFolderWriter(path: path)
     }
-    var recorded: [RecordedEpisode] = []
+    var recorded: [EpisodeRecord] = []
     var frameCount = 0
     let endDelay = max(options.frameDelay, Int((options.endPause * 100).rounded()))
 
@@ -124,10 +114,9 @@ public func recordEpisodes(
         }
         try sink.add(pending, delay: endDelay, info: pendingInfo)
         frameCount += 1
-        recorded.append(RecordedEpisode(
-            episodeReturn: session.episodeReturn, length: session.step,
-            isTerminated: session.lastOutcome?.isTerminated ?? false,
-            isTruncated: session.lastOutcome?.isTruncated ?? false, wasCutShort: cutShort))
+        recorded.append(cutShort
+            ? EpisodeRecord(episodeReturn: session.episodeReturn, length: session.step, ending: .cutShort)
+            : session.record)
     }
     try sink.finish()
     return RecordingSummary(

@@ -106,7 +106,7 @@ public struct WatchOptions: Sendable {
 /// What happened in a viewing session.
 public struct WatchSummary: Equatable, Sendable {
     /// The episodes that ended while watching, in order.
-    public var episodes: [RecordedEpisode]
+    public var episodes: [EpisodeRecord]
     /// Screenshots saved with s.
     public var screenshots: [String]
 }
@@ -247,12 +247,7 @@ struct WatchLoop {
         needsRender = true
     }
 
-    func currentEpisode() -> RecordedEpisode {
-        RecordedEpisode(
-            episodeReturn: session.episodeReturn, length: session.step,
-            isTerminated: session.lastOutcome?.isTerminated ?? false,
-            isTruncated: session.lastOutcome?.isTruncated ?? false, wasCutShort: false)
-    }
+    func currentEpisode() -> EpisodeRecord { session.record }
 
     func panel() -> PanelModel {
         let status: String

@@ -1,5 +1,6 @@
 import Agents
 import ArgumentParser
+import Environments
 import Foundation
 
 /// `agentlab eval`: the headless gate for CI.
@@ -12,7 +13,9 @@ struct EvalCommand: ParsableCommand {
             in parallel over the machine's cores with the same results whatever their number, and \
             prints mean ± standard deviation, median, minimum and maximum of the return and the \
             episode length. A run passes when its mean return is at least --min-return (default: \
-            the environment's reward threshold; a run whose environment has none always passes).
+            the environment's reward threshold; a run whose environment has none always passes). \
+            An episode still running after --max-steps steps is stopped there and counted as cut \
+            short; an environment that fails during an episode stops the command with status 2.
 
             Exit status: 0 when every run passes, 1 when any falls short, 2 for a usage error or a \
             missing, corrupt or mismatched checkpoint.
@@ -26,6 +29,9 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Episodes per run.")
     var episodes = 100
+
+    @Option(help: "Stop an episode after this many steps (it counts as cut short); the default is beyond every built-in time limit.")
+    var maxSteps = defaultEvaluationStepLimit
 
     @Option(help: "Seed of the episodes (episode i uses a seed derived from it and i).")
     var seed: UInt64 = 0
@@ -45,6 +51,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("name at least one run folder") }
         guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+        guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive, got \(maxSteps)") }
     }
 
     func run() throws {
@@ -58,8 +65,13 @@ struct EvalCommand: ParsableCommand {
         for run in loaded {
             let spec = run.spec
             let start = monotonicNanoseconds()
-            let results = evaluate(run.agent, makeEnvironment: { spec.makeEnvironment() }, episodes: episodes,
-                                   seed: seed, stochastic: stochastic, threads: threads)
+            let results: [EpisodeRecord]
+            do {
+                results = try evaluate(run.agent, makeEnvironment: { spec.makeEnvironment() }, episodes: episodes,
+                                       seed: seed, stochastic: stochastic, maxSteps: maxSteps, threads: threads)
+            } catch {
+                throw UsageError("\(run.folder.path): \(error.description)")
+            }
             let seconds = Double(monotonicNanoseconds() - start) / 1e9
             let report = EvaluationReport(run: run, episodes: results, seed: seed, stochastic: stochastic,
                                           minimumReturn: minReturn ?? spec.rewardThreshold, seconds: seconds)
@@ -124,15 +136,18 @@ struct EvaluationReport: Codable {
     var lengths: Statistics
     var episodeReturns: [Double]
     var episodeLengths: [Int]
+    /// Episodes stopped at --max-steps before they ended.
+    var episodesCutShort: Int
     var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case run, environment, algorithm, episodes, seed, stochastic, passed, returns, lengths, seconds
         case checkpointStep = "checkpoint_step", checkpointHash = "checkpoint_hash"
         case minimumReturn = "min_return", episodeReturns = "episode_returns", episodeLengths = "episode_lengths"
+        case episodesCutShort = "episodes_cut_short"
     }
 
-    init(run: TrainedRun, episodes results: [EvaluationEpisode], seed: UInt64, stochastic: Bool,
+    init(run: TrainedRun, episodes results: [EpisodeRecord], seed: UInt64, stochastic: Bool,
          minimumReturn: Double?, seconds: Double) {
         self.run = run.folder.path
         environment = run.configuration.environment
@@ -145,6 +160,7 @@ struct EvaluationReport: Codable {
         self.minimumReturn = minimumReturn
         episodeReturns = results.map(\.episodeReturn)
         episodeLengths = results.map(\.length)
+        episodesCutShort = results.filter { $0.ending == .cutShort }.count
         let returns = Statistics(episodeReturns)
         self.returns = returns
         lengths = Statistics(episodeLengths.map(Double.init))
@@ -160,12 +176,16 @@ struct EvaluationReport: Codable {
                       : "FAIL (mean \(f(returns.mean)) < \(f(minimumReturn)))"
     }
 
+    private var cutShortNote: String {
+        episodesCutShort == 0 ? "" : "\n  \(episodesCutShort) of \(episodes) episodes were cut short at --max-steps"
+    }
+
     var summary: String {
         """
         \(run): \(algorithm) on \(environment), checkpoint at step \(checkpointStep), \(episodes) \
         \(stochastic ? "stochastic" : "greedy") episodes (seed \(seed)) in \(String(format: "%.2f", seconds)) s
           return  \(f(returns.mean)) ± \(f(returns.standardDeviation))  median \(f(returns.median))  min \(f(returns.minimum))  max \(f(returns.maximum))
-          length  \(f(lengths.mean)) ± \(f(lengths.standardDeviation))  median \(f(lengths.median))  min \(f(lengths.minimum))  max \(f(lengths.maximum))
+          length  \(f(lengths.mean)) ± \(f(lengths.standardDeviation))  median \(f(lengths.median))  min \(f(lengths.minimum))  max \(f(lengths.maximum))\(cutShortNote)
           \(verdict)
         """
     }

@@ -71,7 +71,11 @@ struct RecordCommand: ParsableCommand {
         }
         for (i, episode) in summary.episodes.enumerated() {
             var line = "episode \(i + 1)  return \(PanelModel.format(episode.episodeReturn))  length \(episode.length)"
-            if episode.wasCutShort { line += "  (cut short by --max-steps)" } else if episode.isTruncated { line += "  truncated" }
+            switch episode.ending {
+            case .cutShort: line += "  (cut short by --max-steps)"
+            case .truncated: line += "  truncated"
+            case .terminated: break
+            }
             print(line)
         }
         let kind = summary.format == .gif ? "GIF" : "PNG frames"

@@ -9,7 +9,7 @@ final class RecordingTests: XCTestCase {
     /// Replays what the recorder played (same seeds, same advisor) and returns the
     /// environment's own frame after each step of the first `episodes` episodes.
     private func replayFrames(
-        id: String, seed: UInt64, episodes: [RecordedEpisode]
+        id: String, seed: UInt64, episodes: [EpisodeRecord]
     ) throws -> [Frame] {
         let environment = try makeEnvironment(id: id)
         let session = EpisodeSession(
@@ -39,7 +39,7 @@ final class RecordingTests: XCTestCase {
         XCTAssertEqual(summary.episodes.count, 2)
         let expectedFrames = summary.episodes.map { $0.length + 1 }.reduce(0, +)
         XCTAssertEqual(summary.frameCount, expectedFrames)
-        for episode in summary.episodes { XCTAssertTrue(episode.length == 5 ? episode.wasCutShort : episode.isTerminated) }
+        for episode in summary.episodes { XCTAssertTrue(episode.ending == (episode.length == 5 ? .cutShort : .terminated)) }
 
         let gif = try DecodedGIF(path: path)
         XCTAssertEqual(gif.frames.count, expectedFrames)

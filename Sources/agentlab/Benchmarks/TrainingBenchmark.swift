@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Foundation
 
 /// The `agentlab bench train` workload: PPO on CartPole-v1 end to end with CleanRL's and
@@ -25,7 +26,7 @@ enum TrainingBenchmark {
         let loop = EnvironmentLoop(environments: environments, agent: agent, seed: 0)
         try loop.run(until: steps) { _ in }
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
-        let episodes = evaluate(agent, makeEnvironment: { spec.makeEnvironment() }, episodes: quick ? 5 : 100,
+        let episodes = try evaluate(agent, makeEnvironment: { spec.makeEnvironment() }, episodes: quick ? 5 : 100,
                                 seed: 0, threads: ProcessInfo.processInfo.activeProcessorCount)
         let greedy = episodes.reduce(0) { $0 + $1.episodeReturn } / Double(episodes.count)
         return [
