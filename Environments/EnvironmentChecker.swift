@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Checks that an environment keeps the `Environment` contract (Gymnasium's env checker,
 /// for AgentLab's protocol). Run it on any environment, a user's own included:
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// CartPole-v1: balance a pole hinged on a cart that moves along a frictionless track.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// GridWorld-v0: walk from the start to the goal on a grid read from a text map.
 ///

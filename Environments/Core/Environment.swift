@@ -1,4 +1,4 @@
-@_exported import SeededRandom
+import SeededRandom
 
 /// Something an agent can play: Gymnasium's contract in Swift.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// A finite set of actions `0..<count` (Gymnasium's `Discrete(n)`).
 public struct Discrete: Equatable, Hashable, Sendable, CustomStringConvertible {

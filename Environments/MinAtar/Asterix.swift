@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Asterix on MinAtar's 10×10 grid (Young & Tian 2019): collect the gold that drifts
 /// across the screen and dodge the enemies that drift with it.
 ///

@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Breakout on MinAtar's 10×10 grid (Young & Tian 2019): keep a ball in play with a
 /// paddle and knock out a wall of bricks.
 ///

@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// The six actions every MinAtar-style game understands, in the full action set's order.
 public enum MinAtarAction: Int, CaseIterable, Sendable {
     case noop = 0, left, up, right, down, fire

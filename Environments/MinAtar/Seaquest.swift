@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Seaquest on MinAtar's 10×10 grid (Young & Tian 2019), written from the published rules:
 /// a submarine shoots fish and enemy submarines, rescues divers, and must come up for air,
 /// bringing at least one diver each time.

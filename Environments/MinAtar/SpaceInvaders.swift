@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Space Invaders on MinAtar's 10×10 grid (Young & Tian 2019), written from the published
 /// rules: a cannon on the bottom row shoots at a marching block of aliens that shoots back.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// N copies of an environment `E` stepped together with one call: Gymnasium's
 /// `SyncVectorEnv` with same-step autoreset, laid out for speed. The contract (buffers,

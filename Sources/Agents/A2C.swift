@@ -1,3 +1,8 @@
+import Autodiff
+import NeuralNet
+import SeededRandom
+import Environments
+
 /// Advantage actor-critic, the synchronous form of A3C (Mnih et al., 2016), with SB3's
 /// defaults: every copy takes a few steps (5), the rollout's advantages are n-step returns
 /// minus V (GAE with λ = 1; any λ < 1 gives GAE(λ)), and one RMSprop step follows on
@@ -6,8 +11,8 @@
 ///
 /// with the gradient's global norm clipped. No epochs, no minibatches, no ratio: the
 /// rollout is used once, on the policy that collected it.
-public final class A2C: Agent {
-    public struct Configuration: Equatable, Sendable, Codable {
+public final class A2C: RegisteredAgent {
+    public struct Configuration: AlgorithmConfiguration {
         /// RMSprop's learning rate (at the start, when annealed).
         public var learningRate: Double = 7e-4
         /// Anneal the learning rate linearly to 0 over the run (SB3's default: constant).
@@ -47,7 +52,7 @@ public final class A2C: Agent {
         }
 
         /// Checks ranges; the message names the key.
-        public func validate() throws(TrainingError) {
+        public func validate(copies: Int) throws(TrainingError) {
             func require(_ ok: Bool, _ message: String) throws(TrainingError) {
                 if !ok { throw .invalidConfiguration(message) }
             }
@@ -83,7 +88,7 @@ public final class A2C: Agent {
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
         totalSteps: Int, seed: UInt64
     ) throws(TrainingError) {
-        try configuration.validate()
+        try configuration.validate(copies: copies)
         self.configuration = configuration
         self.totalSteps = totalSteps
         generator = SeededGenerator(seed: seed, stream: 7)
@@ -96,8 +101,18 @@ public final class A2C: Agent {
                                observationSize: observationSpace.count)
     }
 
+    public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
+        try self.init(configuration: configuration, observationSpace: context.observationSpace,
+                      actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
+                      seed: context.seed)
+    }
+
+    /// Samples aₜ ~ π(·|sₜ) for every copy and stores sₜ, aₜ, log π(aₜ|sₜ) and V(sₜ) in the
+    /// rollout's current row.
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
-        buffer.sampleActions(from: network, observations: observations, count: count, generator: &generator, into: actions)
+        let sample = samplePolicy(network, observations: observations, count: count, generator: &generator)
+        buffer.storeChoices(observations: observations, sample)
+        for i in 0..<count { actions[i] = sample.actions[i] }
     }
 
     public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
@@ -107,14 +122,18 @@ public final class A2C: Agent {
         return try update(after: transitions)
     }
 
-    /// Appends one vector step to the rollout (truncated episodes bootstrap).
+    /// Completes the rollout's current row with rₜ and the episode ends; a truncated
+    /// episode bootstraps from γ·V(final observation).
     func store(_ transitions: Transitions) {
-        buffer.record(transitions, network: network, gamma: Float(configuration.gamma))
+        let row = buffer.index(ofCopy: 0)
+        buffer.storeOutcomes(transitions)
+        bootstrapTruncatedEpisodes(transitions, rewards: &buffer.rewards, row: row, network: network,
+                                   gamma: Float(configuration.gamma))
     }
 
     /// The advantages and value targets of the full rollout (n-step returns when λ = 1).
     func targets(after transitions: Transitions) -> (advantages: [Float], returns: [Float]) {
-        buffer.targets(after: transitions, network: network, gamma: Float(configuration.gamma),
+        rolloutTargets(buffer, after: transitions, network: network, gamma: Float(configuration.gamma),
                        lambda: Float(configuration.gaeLambda))
     }
 
@@ -170,4 +189,25 @@ public final class A2C: Agent {
             generator = restored
         }
     }
+}
+
+extension A2C {
+    /// A2C's registry entry: SB3's defaults; rl-baselines3-zoo's settings for the arcade games.
+    public static let registration = AlgorithmSpec(
+        A2C.self, summary: "Synchronous advantage actor-critic with RMSprop (SB3's defaults)",
+        small: Configuration().with { $0.network = .small },
+        presets: [
+            AlgorithmPreset(for: PresetEnvironments.cartPole, steps: 500_000, copies: 8, configuration: Configuration()),
+            AlgorithmPreset(for: PresetEnvironments.gridWorlds, steps: 50_000, copies: 8, checkpointInterval: 12_500,
+                            configuration: Configuration()),
+            // Without the entropy bonus the agent learns to stand still.
+            AlgorithmPreset(for: PresetEnvironments.cliff, steps: 300_000, copies: 8, checkpointInterval: 75_000,
+                            configuration: Configuration().with { $0.entropyCoefficient = 0.05 }),
+            AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 16, checkpointInterval: 500_000,
+                            configuration: Configuration().with {
+                $0.entropyCoefficient = 0.01
+                $0.valueCoefficient = 0.25
+            }),
+        ],
+        fallback: AlgorithmPreset(for: [], steps: 500_000, copies: 8, configuration: Configuration()))
 }

@@ -1,3 +1,7 @@
+import Autodiff
+import NeuralNet
+import SeededRandom
+
 /// A policy network (observations → action logits) and a value network (observations →
 /// V(s)), for PPO, A2C and REINFORCE. Vector observations get two separate MLPs
 /// (CleanRL's choice for classic control); image observations share one convolutional
@@ -74,63 +78,5 @@ public final class ActorCritic {
         }
         let probabilities = withoutGradients { logits.softmax() }.scalars
         return ActionChoice(action: logits.argmaxAlongLastAxis()[0], scores: probabilities, kind: .probabilities)
-    }
-}
-
-extension AgentCheckpoint {
-    /// The training state of an actor-critic agent (PPO, A2C, REINFORCE): the networks'
-    /// weights, the optimiser's state and step count, and the agent's generator.
-    public static func actorCritic(
-        _ network: ActorCritic, optimizer: any Optimizer, generator: SeededGenerator
-    ) -> AgentCheckpoint {
-        var checkpoint = AgentCheckpoint()
-        checkpoint.add(network.namedParameters, prefix: "")
-        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
-        checkpoint.store(generator, as: "generator")
-        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
-        return checkpoint
-    }
-
-    /// Restores what `actorCritic(_:optimizer:generator:)` saved, all or nothing, and
-    /// returns the generator to adopt; with `weightsOnly`, loads the weights and returns nil.
-    public func restoreActorCritic(
-        _ network: ActorCritic, optimizer: any Optimizer, weightsOnly: Bool
-    ) throws(CheckpointError) -> SeededGenerator? {
-        if weightsOnly {
-            try load(into: network.namedParameters, prefix: "")
-            return nil
-        }
-        let generator = try self.generator("generator")
-        let steps = try integer("optimizer.steps")
-        try load(into: network.namedParameters + optimizer.namedState.map { ("optimizer." + $0.name, $0.tensor) },
-                 prefix: "")
-        optimizer.stepCount = steps
-        return generator
-    }
-
-    /// A whole-number state value, or an error naming it.
-    public func integer(_ key: String) throws(CheckpointError) -> Int {
-        guard let value = Int(try value(key)) else {
-            throw .corruptHeader(path: "checkpoint", reason: "\(key) is not a whole number")
-        }
-        return value
-    }
-
-    /// Adds named tensors under `prefix`.
-    public mutating func add(_ parameters: [(name: String, tensor: Tensor)], prefix: String) {
-        for (name, tensor) in parameters {
-            tensors[prefix + name] = SafeTensors.Entry(shape: tensor.shape, scalars: tensor.scalars)
-        }
-    }
-
-    /// Loads named tensors saved under `prefix`, all or nothing.
-    public func load(into parameters: [(name: String, tensor: Tensor)], prefix: String) throws(CheckpointError) {
-        for (name, tensor) in parameters {
-            guard let entry = tensors[prefix + name] else { throw .missingTensor(name: prefix + name) }
-            guard entry.shape == tensor.shape else {
-                throw .shapeMismatch(name: prefix + name, expected: tensor.shape, found: entry.shape)
-            }
-        }
-        for (name, tensor) in parameters { tensor.assign(tensors[prefix + name]!.scalars) }
     }
 }

@@ -1,5 +1,5 @@
-@_exported import Environments
-@_exported import NeuralNet
+import NeuralNet
+import Environments
 
 /// A learning algorithm as the environment loop sees it.
 ///
@@ -42,39 +42,6 @@ public protocol Agent: AnyObject {
     /// Restores from `checkpoint()`, all or nothing: names and shapes are checked before
     /// anything changes. `weightsOnly` loads just the networks (evaluation, watching).
     func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError)
-}
-
-/// An agent's saved state: tensors by name, and scalar state (step counters, generator
-/// words) as strings. Stored as one safetensors file, the strings in its `__metadata__`.
-public struct AgentCheckpoint: Equatable, Sendable {
-    public var tensors: [String: SafeTensors.Entry]
-    public var state: [String: String]
-
-    public init(tensors: [String: SafeTensors.Entry] = [:], state: [String: String] = [:]) {
-        self.tensors = tensors
-        self.state = state
-    }
-
-    /// A required state value, or an error naming it.
-    public func value(_ key: String) throws(CheckpointError) -> String {
-        guard let value = state[key] else { throw .missingTensor(name: "metadata '\(key)'") }
-        return value
-    }
-
-    /// A generator saved by `store(_:as:)`.
-    public func generator(_ key: String) throws(CheckpointError) -> SeededGenerator {
-        let words = try value(key).split(separator: " ").compactMap { UInt64($0) }
-        guard words.count == 4, words != [0, 0, 0, 0] else {
-            throw .corruptHeader(path: "checkpoint", reason: "generator '\(key)' is not four words")
-        }
-        return SeededGenerator(state: (words[0], words[1], words[2], words[3]))
-    }
-
-    /// Saves a generator's state as four decimal words.
-    public mutating func store(_ generator: SeededGenerator, as key: String) {
-        let s = generator.state
-        state[key] = "\(s.0) \(s.1) \(s.2) \(s.3)"
-    }
 }
 
 /// A greedy decision with the scores behind it.

@@ -1,3 +1,8 @@
+import Autodiff
+import NeuralNet
+import SeededRandom
+import Environments
+
 /// Deep Q-learning (Mnih et al., 2015) in the form of CleanRL's `dqn.py` and SB3's `DQN`:
 /// a replay buffer, ε-greedy exploration with linearly decaying ε, a target network
 /// updated by hard copy every C steps or by Polyak averaging, the Huber (smooth L1) loss,
@@ -7,8 +12,8 @@
 /// The TD target of a transition (s, a, r, s′, terminated) is
 /// y = r + γ·(1 − terminated)·Q′(s′, a*), with a* = argmaxₐ Q′(s′, a) (plain) or
 /// a* = argmaxₐ Q(s′, a) (Double DQN), Q the online network and Q′ the target network.
-public final class DQN: Agent {
-    public struct Configuration: Equatable, Sendable, Codable {
+public final class DQN: RegisteredAgent {
+    public struct Configuration: AlgorithmConfiguration {
         /// The loss between Q(s, a) and the TD target.
         public enum Loss: String, Equatable, Sendable, Codable {
             /// Huber / smooth L1 with δ = 1 (SB3's default; Mnih et al.'s error clipping).
@@ -85,8 +90,25 @@ public final class DQN: Agent {
             return c
         }
 
+        public static let optionalKeys: Set<String> = ["max_gradient_norm"]
+
+        /// Settings for the small grid worlds (and the cliff): a small buffer, early
+        /// learning, frequent target copies and one hidden layer of 64.
+        public static var gridWorld: Configuration {
+            Configuration().with {
+                $0.learningRate = 1e-3
+                $0.bufferSize = 10_000
+                $0.learningStarts = 500
+                $0.trainFrequency = 1
+                $0.batchSize = 64
+                $0.targetUpdateInterval = 250
+                $0.exploration = LinearSchedule(start: 1, end: 0.05, fraction: 0.3)
+                $0.network = NetworkConfiguration(hiddenSizes: [64], activation: .relu)
+            }
+        }
+
         /// Checks ranges; the message names the key.
-        public func validate() throws(TrainingError) {
+        public func validate(copies: Int) throws(TrainingError) {
             func require(_ ok: Bool, _ message: String) throws(TrainingError) {
                 if !ok { throw .invalidConfiguration(message) }
             }
@@ -139,7 +161,7 @@ public final class DQN: Agent {
     public init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, totalSteps: Int, seed: UInt64
     ) throws(TrainingError) {
-        try configuration.validate()
+        try configuration.validate(copies: 1)
         guard actionCount > 0 else { throw .invalidConfiguration("the action space needs at least one action") }
         self.configuration = configuration
         self.observationShape = observationSpace.shape
@@ -157,6 +179,12 @@ public final class DQN: Agent {
         optimizer = Adam(parameters: qNetwork.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
         replayBuffer = ReplayBuffer(capacity: configuration.bufferSize, observationSize: observationSpace.count)
+    }
+
+    public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
+        try self.init(configuration: configuration, observationSpace: context.observationSpace,
+                      actionCount: context.actionCount, totalSteps: context.totalSteps, seed: context.seed)
+        includesReplayInCheckpoint = context.savesExperience
     }
 
     /// The Q-network: the shared trunk (`makeTrunk`) and a dense head with one output per
@@ -334,8 +362,11 @@ public final class DQN: Agent {
     /// `weightsOnly`, only the online network is loaded (evaluation, watching) and the
     /// target network is set equal to it.
     public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
+        let weights = prefixed(qNetwork.namedParameters, "q.")
+        let trainingState = prefixed(targetNetwork.namedParameters, "target.") + prefixed(optimizer.namedState, "optimizer.")
         if weightsOnly {
-            try checkpoint.load(into: qNetwork.namedParameters, prefix: "q.")
+            try checkpoint.load(weights: weights, trainingState: trainingState, weightsOnly: true,
+                                optionalPrefixes: ["replay."])
             targetNetwork.copyParameters(from: qNetwork)
             return
         }
@@ -345,15 +376,45 @@ public final class DQN: Agent {
         let restoredVectorSteps = try checkpoint.integer("vector_steps")
         let restoreReplay = ReplayBuffer.isSaved(in: checkpoint) ? try replayBuffer.prepareRestore(from: checkpoint) : nil
         // Checks every name and shape before assigning any.
-        try checkpoint.load(
-            into: qNetwork.namedParameters.map { ("q." + $0.name, $0.tensor) }
-                + targetNetwork.namedParameters.map { ("target." + $0.name, $0.tensor) }
-                + optimizer.namedState.map { ("optimizer." + $0.name, $0.tensor) },
-            prefix: "")
+        try checkpoint.load(weights: weights, trainingState: trainingState, weightsOnly: false,
+                            optionalPrefixes: ["replay."])
         restoreReplay?()
         optimizer.stepCount = steps
         generator = restoredGenerator
         globalStep = restoredGlobalStep
         vectorSteps = restoredVectorSteps
     }
+}
+
+extension DQN {
+    /// DQN's registry entry and its presets (one environment copy, as in the papers).
+    public static let registration = AlgorithmSpec(
+        DQN.self, summary: "Deep Q-learning with a replay buffer and a target network (Double DQN optional)",
+        small: Configuration().with {
+            $0.bufferSize = 64
+            $0.learningStarts = 8
+            $0.trainFrequency = 2
+            $0.batchSize = 4
+            $0.targetUpdateInterval = 8
+            $0.network = .small
+        },
+        presets: [
+            AlgorithmPreset(for: PresetEnvironments.cartPole, steps: 100_000, copies: 1, configuration: .cartPole),
+            AlgorithmPreset(for: PresetEnvironments.gridWorlds, steps: 20_000, copies: 1, checkpointInterval: 10_000,
+                            configuration: .gridWorld),
+            AlgorithmPreset(for: PresetEnvironments.cliff, steps: 50_000, copies: 1, checkpointInterval: 12_500,
+                            configuration: .gridWorld),
+            // The MinAtar paper's DQN, with Adam instead of RMSprop.
+            AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 1, checkpointInterval: 500_000,
+                            configuration: Configuration().with {
+                $0.learningRate = 1e-4
+                $0.bufferSize = 100_000
+                $0.learningStarts = 5_000
+                $0.trainFrequency = 1
+                $0.batchSize = 32
+                $0.targetUpdateInterval = 1_000
+                $0.exploration = LinearSchedule(start: 1, end: 0.1, fraction: 0.02)
+            }),
+        ],
+        fallback: AlgorithmPreset(for: [], steps: 500_000, copies: 1, configuration: Configuration()))
 }

@@ -1,3 +1,7 @@
+import Autodiff
+import NeuralNet
+import SeededRandom
+
 /// The network architecture an agent builds for an observation space: an MLP for vector
 /// observations, MinAtar's convolutional trunk for 10×10×C frames.
 public struct NetworkConfiguration: Equatable, Sendable, Codable {
@@ -17,6 +21,10 @@ public struct NetworkConfiguration: Equatable, Sendable, Codable {
         self.convolutionFilters = convolutionFilters
         self.convolutionDenseSize = convolutionDenseSize
     }
+
+    /// Tiny networks (one hidden layer of 8, two filters) for smoke tests.
+    public static let small = NetworkConfiguration(hiddenSizes: [8], activation: .tanh, convolutionFilters: 2,
+                                                   convolutionDenseSize: 8)
 
     enum CodingKeys: String, CodingKey {
         case hiddenSizes = "hidden_sizes", activation

@@ -1,3 +1,8 @@
+import Autodiff
+import NeuralNet
+import SeededRandom
+import Environments
+
 /// REINFORCE (Williams, 1992): Monte-Carlo policy gradient with a learned baseline. Each
 /// copy's episode is recorded as it is played; when it ends, its discounted returns Gₜ
 /// are computed, and once `episodesPerUpdate` episodes have ended they are learned from
@@ -7,8 +12,8 @@
 ///
 /// the mean taken over every step of every episode in the batch. The baseline V (the
 /// actor-critic's value network) lowers the gradient's variance without biasing it.
-public final class REINFORCE: Agent {
-    public struct Configuration: Equatable, Sendable, Codable {
+public final class REINFORCE: RegisteredAgent {
+    public struct Configuration: AlgorithmConfiguration {
         /// Adam's learning rate (at the start, when annealed).
         public var learningRate: Double = 1e-3
         /// Anneal the learning rate linearly to 0 over the run (steadies the end of a
@@ -47,8 +52,10 @@ public final class REINFORCE: Agent {
             case adamEpsilon = "adam_epsilon", orthogonalInitialization = "orthogonal_initialization", network
         }
 
+        public static let optionalKeys: Set<String> = ["max_gradient_norm"]
+
         /// Checks ranges; the message names the key.
-        public func validate() throws(TrainingError) {
+        public func validate(copies: Int) throws(TrainingError) {
             func require(_ ok: Bool, _ message: String) throws(TrainingError) {
                 if !ok { throw .invalidConfiguration(message) }
             }
@@ -98,7 +105,7 @@ public final class REINFORCE: Agent {
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
         totalSteps: Int, seed: UInt64
     ) throws(TrainingError) {
-        try configuration.validate()
+        try configuration.validate(copies: copies)
         self.configuration = configuration
         self.totalSteps = totalSteps
         observationSize = observationSpace.count
@@ -109,6 +116,12 @@ public final class REINFORCE: Agent {
         optimizer = Adam(parameters: network.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
         trajectories = Array(repeating: Trajectory(), count: copies)
+    }
+
+    public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
+        try self.init(configuration: configuration, observationSpace: context.observationSpace,
+                      actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
+                      seed: context.seed)
     }
 
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
@@ -214,4 +227,25 @@ public final class REINFORCE: Agent {
             generator = restored
         }
     }
+}
+
+extension REINFORCE {
+    /// REINFORCE's registry entry and its presets.
+    public static let registration = AlgorithmSpec(
+        REINFORCE.self, summary: "Monte-Carlo policy gradient with a learned value baseline",
+        learnsFromWholeEpisodes: true,
+        small: Configuration().with {
+            $0.episodesPerUpdate = 1
+            $0.network = .small
+        },
+        presets: [
+            AlgorithmPreset(for: PresetEnvironments.cartPole, steps: 1_000_000, copies: 8, configuration: Configuration()),
+            AlgorithmPreset(for: PresetEnvironments.gridWorlds, steps: 50_000, copies: 8, checkpointInterval: 12_500,
+                            configuration: Configuration()),
+            AlgorithmPreset(for: PresetEnvironments.cliff, steps: 1_000_000, copies: 8, checkpointInterval: 250_000,
+                            configuration: Configuration().with { $0.entropyCoefficient = 0.2 }),
+            AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 16, checkpointInterval: 500_000,
+                            configuration: Configuration().with { $0.entropyCoefficient = 0.01 }),
+        ],
+        fallback: AlgorithmPreset(for: [], steps: 500_000, copies: 8, configuration: Configuration()))
 }

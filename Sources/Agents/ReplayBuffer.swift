@@ -1,3 +1,6 @@
+import NeuralNet
+import SeededRandom
+
 /// Off-policy storage for DQN: a preallocated ring of `capacity` transitions kept across
 /// updates, sampled uniformly (SB3's `ReplayBuffer`, without its memory-saving tricks).
 ///

@@ -1,4 +1,4 @@
-@_exported import SeededRandom
+import SeededRandom
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

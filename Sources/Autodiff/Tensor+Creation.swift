@@ -1,3 +1,5 @@
+import SeededRandom
+
 // Tensors made from nothing: constants and seeded random values.
 
 extension Tensor {

@@ -1,3 +1,6 @@
+import Autodiff
+import SeededRandom
+
 /// A batch of categorical distributions over actions, one per row of `logits`
 /// [batch, actions]: π(a) = softmax(logits)[a].
 public struct Categorical {

@@ -1,3 +1,6 @@
+import Autodiff
+import SeededRandom
+
 /// A fully connected layer: y = x · W + b for x [batch, inputSize], W [inputSize,
 /// outputSize] and b [outputSize].
 public final class Dense: Layer {

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Autodiff
+import SeededRandom
 
 /// How a layer's weights are drawn. `fanIn` and `fanOut` count the inputs and outputs of
 /// one unit (for a convolution, kernel area × channels).

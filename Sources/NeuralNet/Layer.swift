@@ -1,4 +1,5 @@
-@_exported import Autodiff
+import Autodiff
+import Autodiff
 
 /// A differentiable function with parameters: `layer(x)` maps a batch to a batch.
 ///

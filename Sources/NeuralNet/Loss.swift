@@ -1,3 +1,5 @@
+import Autodiff
+
 /// Mean squared error: mean((prediction − target)²). Shapes must broadcast; equal shapes
 /// (the usual case) take the fused op.
 public func meanSquaredError(_ prediction: Tensor, _ target: Tensor) -> Tensor {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Autodiff
 
 /// Updates parameters from their accumulated gradients, with PyTorch's semantics and
 /// defaults. State (moments, momentum buffers) lives in the optimiser, one entry per

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Environments
+import SeededRandom
 
 /// `agentlab rollout`: plays an environment with random or given actions and prints what
 /// happens, one line per event.

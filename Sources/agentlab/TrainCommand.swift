@@ -1,5 +1,6 @@
 import Agents
 import ArgumentParser
+import Environments
 import Foundation
 
 /// `agentlab train`: trains an agent and writes a run folder.
@@ -28,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Environment id (see `agentlab envs`).")
     var env: String?
 
-    @Option(help: "Algorithm: ppo, dqn, a2c or reinforce.")
+    @Option(help: "Algorithm: \(AlgorithmRegistry.standard.names.joined(separator: ", ")).")
     var algo: String?
 
     @Option(help: "Environment steps to train for (with --resume: the new total).")
@@ -95,19 +96,16 @@ struct TrainCommand: ParsableCommand {
         let environment = env ?? fileString("environment") ?? "CartPole-v1"
         let algorithm = algo ?? fileString("algorithm") ?? "ppo"
         _ = try EnvironmentRegistry.standard.spec(id: environment)
-        guard RunConfiguration.algorithms.contains(algorithm) else {
-            throw TrainingError.invalidConfiguration("unknown algorithm '\(algorithm)'; known algorithms: "
-                + RunConfiguration.algorithms.joined(separator: ", "))
-        }
-        let preset = try ConfigurationValue(encoding: Presets.configuration(algorithm: algorithm, environment: environment))
+        let spec = try AlgorithmRegistry.standard.spec(named: algorithm)
+        let preset = try ConfigurationValue(encoding: RunConfiguration(preset: spec, environment: environment))
         var flags: [String: ConfigurationValue] = ["environment": .string(environment), "algorithm": .string(algorithm)]
         if let steps { flags["steps"] = .int(steps) }
         if let seed { flags["seed"] = .int(Int(truncatingIfNeeded: seed)) }
         if let environments { flags["environments"] = .int(environments) }
         if saveReplay { flags["save_replay"] = .bool(true) }
         let merged = try preset
-            .overlaid(with: fileTree, optionalKeys: RunConfiguration.optionalKeys)
-            .overlaid(with: .object(flags), optionalKeys: RunConfiguration.optionalKeys)
+            .overlaid(with: fileTree, optionalKeys: spec.optionalKeys)
+            .overlaid(with: .object(flags), optionalKeys: spec.optionalKeys)
         let configuration = try merged.decoded(as: RunConfiguration.self)
         try configuration.validate()
         return configuration

@@ -2,6 +2,7 @@ import Agents
 import ArgumentParser
 import Foundation
 import Viewer
+import Environments
 
 /// `agentlab watch`: a trained agent plays in a window, with its view of each choice.
 struct WatchCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Environments
 
 /// The command line as a user meets it: the built binary run as a process, its exit
 /// status, its messages and the files it writes. Runs are tiny (GridWorld, a few thousand
@@ -171,5 +172,44 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
         let gif = try Data(contentsOf: URL(fileURLWithPath: path("run.gif")))
         XCTAssertEqual(Array(gif.prefix(6)), Array("GIF89a".utf8))
+    }
+
+    /// The presets table keeps one line per preset: nested settings are flattened
+    /// (`exploration.end=0.01`) instead of spilling YAML lines into the table.
+    func testPresetsTableFlattensNestedSettings() throws {
+        let result = try agentlab("presets")
+        XCTAssertEqual(result.status, 0, result.error)
+        let rows = result.output.split(separator: "\n").filter { $0.contains(" dqn ") }
+        XCTAssertEqual(rows.count, EnvironmentRegistry.standard.specs.count, result.output)
+        let cartPole = try XCTUnwrap(rows.first { $0.contains("CartPole-v1") })
+        for setting in ["exploration.end=0.01", "exploration.fraction=0.1", "network.hidden_sizes=[128, 128]",
+                        "double_dqn=true"] {
+            XCTAssertTrue(cartPole.contains(setting), "\(setting) missing in: \(cartPole)")
+        }
+        XCTAssertFalse(result.output.contains("\n  end:"), "nested YAML inside the table:\n\(result.output)")
+    }
+
+    /// A config.yaml edited to hold a section of another algorithm, or a key no run has,
+    /// is refused by name when a run folder is read back.
+    func testRunFolderConfigRefusesUnknownSections() throws {
+        try trainGridWorld("run", steps: 400)
+        let config = path("run/config.yaml")
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try (text + "dqn:\n  gamma: 0.5\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try agentlab("eval", path("run"), "--episodes", "1")
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("unknown key 'dqn'"), result.error)
+    }
+
+    func testEvalStepLimitMustBePositive() throws {
+        try trainGridWorld("run", steps: 400)
+        let result = try agentlab("eval", path("run"), "--max-steps", "0")
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.error.contains("--max-steps must be positive"), result.error)
+        let report = try agentlab("eval", path("run"), "--episodes", "2", "--max-steps", "3", "--json", path("e.json"))
+        XCTAssertEqual(report.status, 1, "three steps never reach the goal: \(report.output)")
+        let json = try String(contentsOfFile: path("e.json"), encoding: .utf8)
+        XCTAssertTrue(json.contains("\"episodes_cut_short\" : 2"), json)
+        XCTAssertTrue(report.output.contains("2 of 2 episodes were cut short at --max-steps"), report.output)
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import Agents
+import NeuralNet
+import Environments
 
 final class A2CTests: XCTestCase {
     private func makeAgent(
@@ -149,12 +151,12 @@ final class A2CTests: XCTestCase {
     func testValidationNamesTheKey() {
         var configuration = A2C.Configuration()
         configuration.stepsPerRollout = 0
-        XCTAssertThrowsError(try configuration.validate()) { error in
+        XCTAssertThrowsError(try configuration.validate(copies: 1)) { error in
             XCTAssertTrue("\(error)".contains("steps_per_rollout"), "\(error)")
         }
         configuration = A2C.Configuration()
         configuration.gaeLambda = 1.5
-        XCTAssertThrowsError(try configuration.validate()) { error in
+        XCTAssertThrowsError(try configuration.validate(copies: 1)) { error in
             XCTAssertTrue("\(error)".contains("gae_lambda"), "\(error)")
         }
     }

@@ -1,5 +1,8 @@
 import XCTest
 @testable import Agents
+import Autodiff
+import NeuralNet
+import Environments
 
 /// A corridor of five cells, observed one-hot: start in cell 0; action 1 moves right,
 /// action 0 moves left (a wall at cell 0). Reaching cell 4 pays +1 and terminates; every
@@ -384,13 +387,13 @@ final class DQNTests: XCTestCase {
     func testValidationNamesTheKey() {
         var c = DQN.Configuration()
         c.bufferSize = 0
-        XCTAssertThrowsError(try c.validate()) { error in
+        XCTAssertThrowsError(try c.validate(copies: 1)) { error in
             XCTAssertTrue("\(error)".contains("buffer_size"), "\(error)")
         }
         c = DQN.Configuration()
         c.tau = 1.5
-        XCTAssertThrowsError(try c.validate()) { error in XCTAssertTrue("\(error)".contains("tau"), "\(error)") }
-        XCTAssertNoThrow(try DQN.Configuration().validate())
+        XCTAssertThrowsError(try c.validate(copies: 1)) { error in XCTAssertTrue("\(error)".contains("tau"), "\(error)") }
+        XCTAssertNoThrow(try DQN.Configuration().validate(copies: 1))
     }
 }
 

@@ -1,5 +1,8 @@
 import XCTest
 @testable import Agents
+import Autodiff
+import NeuralNet
+import Environments
 
 final class PPOTests: XCTestCase {
     private func smallConfiguration() -> PPO.Configuration {
@@ -128,5 +131,73 @@ final class PPOTests: XCTestCase {
         XCTAssertThrowsError(try c.validate(copies: 4)) { error in
             XCTAssertTrue("\(error)".contains("gamma"), "\(error)")
         }
+    }
+
+    // MARK: The loss, worked out by hand
+
+    /// Four samples, two actions, logits [0, zⱼ], ε = 0.2. The old log-probabilities are
+    /// set so the ratios are r = 1.5, 0.5, 0.9, 1.3 with advantages +1, −1, +2, −0.5:
+    ///
+    /// | j | r   | Â    | max(−Â·r, −Â·clip(r)) | branch                          |
+    /// |---|-----|------|------------------------|---------------------------------|
+    /// | 0 | 1.5 | +1   | max(−1.5, −1.2) = −1.2 | clipped above (gradient 0)      |
+    /// | 1 | 0.5 | −1   | max(0.5, 0.8) = 0.8    | clipped below (gradient 0)      |
+    /// | 2 | 0.9 | +2   | −1.8                   | inside the clip range           |
+    /// | 3 | 1.3 | −0.5 | max(0.65, 0.6) = 0.65  | outside, but the plain term wins |
+    ///
+    /// policy loss = (−1.2 + 0.8 − 1.8 + 0.65)/4 = −0.3875. Values V, old V, returns R:
+    /// (1, 0.5, 2): clipped V 0.7, max(1, 1.69) = 1.69 (clipped branch); (0.3, 0, 0):
+    /// clipped 0.2, max(0.09, 0.04) = 0.09 (plain branch); (−1, −1, 0): 1; (2, 1, 3):
+    /// clipped 1.2, max(1, 3.24) = 3.24. value loss = ½·(1.69 + 0.09 + 1 + 3.24)/4 = 0.7525;
+    /// unclipped ½·(1 + 0.09 + 1 + 1)/4 = 0.38625. approx KL = mean((r − 1) − ln r)
+    /// = (0.0945349 + 0.1931472 + 0.0053605 + 0.0376357)/4 = 0.0826696; clip fraction 3/4.
+    func testLossByHandOnBothSidesOfTheClip() throws {
+        let z: [Double] = [0.5, -1.0, 2.0, 0.0]
+        let actions = [1, 0, 1, 0]
+        let ratios: [Double] = [1.5, 0.5, 0.9, 1.3]
+        let advantages: [Float] = [1, -1, 2, -0.5]
+        // log π(a|s) for logits [0, z]: log σ(z) for action 1, log σ(−z) for action 0.
+        let newLogProbabilities = zip(z, actions).map { z, a in a == 1 ? -log(1 + exp(-z)) : -log(1 + exp(z)) }
+        let oldLogProbabilities = zip(newLogProbabilities, ratios).map { Float($0 - log($1)) }
+        let logits = Tensor(shape: [4, 2], scalars: z.flatMap { [0, Float($0)] }, requiresGradient: true)
+        var c = PPO.Configuration()
+        c.clipCoefficient = 0.2
+        c.entropyCoefficient = 0.01
+        c.valueCoefficient = 0.5
+        let values = Tensor(shape: [4], scalars: [1, 0.3, -1, 2])
+        let oldValues = Tensor(shape: [4], scalars: [0.5, 0, -1, 1])
+        let returns = Tensor(shape: [4], scalars: [2, 0, 0, 3])
+        let loss = PPO.loss(logits: logits, values: values, actions: actions,
+                            oldLogProbabilities: Tensor(shape: [4], scalars: oldLogProbabilities), oldValues: oldValues,
+                            advantages: Tensor(shape: [4], scalars: advantages), returns: returns, configuration: c)
+
+        XCTAssertEqual(loss.policy.scalar, -0.3875, accuracy: 1e-5)
+        XCTAssertEqual(loss.value.scalar, 0.7525, accuracy: 1e-5)
+        XCTAssertEqual(loss.approximateKL, 0.0826696, accuracy: 1e-5)
+        XCTAssertEqual(loss.clipFraction, 0.75)
+        // Entropy of [1 − p, p], p = σ(z): −p·ln p − (1 − p)·ln(1 − p).
+        let entropy = z.map { z -> Double in
+            let p = 1 / (1 + exp(-z))
+            return -p * log(p) - (1 - p) * log(1 - p)
+        }.reduce(0, +) / 4
+        XCTAssertEqual(Double(loss.entropy.scalar), entropy, accuracy: 1e-5)
+        XCTAssertEqual(Double(loss.total.scalar), -0.3875 - 0.01 * entropy + 0.5 * 0.7525, accuracy: 1e-5)
+
+        // The policy loss's gradient: zero through the clipped samples 0 and 1; −Âⱼ·rⱼ/4
+        // times ∂log π(aⱼ)/∂z = (aⱼ − σ(zⱼ)) elsewhere (logit 0 gets the opposite).
+        loss.policy.backward()
+        let gradient = try XCTUnwrap(logits.gradient)
+        for j in 0..<4 {
+            let p = 1 / (1 + exp(-z[j]))
+            let expected = j < 2 ? 0 : -Double(advantages[j]) * ratios[j] / 4 * (Double(actions[j]) - p)
+            XCTAssertEqual(Double(gradient[2 * j + 1]), expected, accuracy: 1e-5, "sample \(j)")
+            XCTAssertEqual(Double(gradient[2 * j]), -expected, accuracy: 1e-5, "sample \(j)")
+        }
+
+        c.clipValueLoss = false
+        let plain = PPO.loss(logits: logits, values: values, actions: actions,
+                             oldLogProbabilities: Tensor(shape: [4], scalars: oldLogProbabilities), oldValues: oldValues,
+                             advantages: Tensor(shape: [4], scalars: advantages), returns: returns, configuration: c)
+        XCTAssertEqual(plain.value.scalar, 0.38625, accuracy: 1e-5)
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import Agents
+import NeuralNet
+import Environments
 
 final class REINFORCETests: XCTestCase {
     private func makeAgent(
@@ -154,12 +156,12 @@ final class REINFORCETests: XCTestCase {
     func testValidationNamesTheKey() {
         var configuration = REINFORCE.Configuration()
         configuration.episodesPerUpdate = 0
-        XCTAssertThrowsError(try configuration.validate()) { error in
+        XCTAssertThrowsError(try configuration.validate(copies: 1)) { error in
             XCTAssertTrue("\(error)".contains("episodes_per_update"), "\(error)")
         }
         configuration = REINFORCE.Configuration()
         configuration.maxGradientNorm = -1
-        XCTAssertThrowsError(try configuration.validate()) { error in
+        XCTAssertThrowsError(try configuration.validate(copies: 1)) { error in
             XCTAssertTrue("\(error)".contains("max_gradient_norm"), "\(error)")
         }
     }

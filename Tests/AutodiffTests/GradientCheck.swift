@@ -1,5 +1,6 @@
 import XCTest
 @testable import Autodiff
+import SeededRandom
 
 /// Checks every gradient of `f` against central finite differences.
 ///

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Autodiff
+import SeededRandom
 
 final class GraphTests: XCTestCase {
     func testValueUsedTwiceReceivesBothContributions() {

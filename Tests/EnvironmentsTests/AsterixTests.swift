@@ -1,5 +1,6 @@
 import XCTest
 @testable import Environments
+import SeededRandom
 
 final class AsterixTests: XCTestCase {
     private typealias Object = AsterixGame.MovingObject

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Environments
+import SeededRandom
 
 final class CartPoleTests: XCTestCase {
     /// A cart-pole reset to exactly `state`.

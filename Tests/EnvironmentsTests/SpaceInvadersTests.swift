@@ -1,5 +1,6 @@
 import XCTest
 @testable import Environments
+import SeededRandom
 
 final class SpaceInvadersTests: XCTestCase {
     typealias Rows = SpaceInvadersGame.Rows

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Environments
+import SeededRandom
 
 /// A small deterministic environment for the vector tests.
 ///

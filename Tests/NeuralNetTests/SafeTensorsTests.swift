@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NeuralNet
+import SeededRandom
 
 final class SafeTensorsTests: XCTestCase {
     private var folder: URL!

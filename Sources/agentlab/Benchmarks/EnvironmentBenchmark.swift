@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import SeededRandom
 
 /// The `agentlab bench envs` workloads: steps per second of every registered environment
 /// (with its registry wrappers), random actions, observations written, one copy and a

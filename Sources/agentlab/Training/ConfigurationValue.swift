@@ -51,6 +51,8 @@ indirect enum ConfigurationValue: Codable, Equatable {
             throw .wrongType(key: Self.path(context.codingPath), expected: context.debugDescription)
         } catch let DecodingError.keyNotFound(key, context) {
             throw .wrongType(key: Self.path(context.codingPath + [key]), expected: "a value")
+        } catch let error as ConfigurationError {
+            throw error
         } catch {
             throw .wrongType(key: "?", expected: "\(error)")
         }
@@ -100,6 +102,15 @@ indirect enum ConfigurationValue: Codable, Equatable {
             }
         }
         return .object(base)
+    }
+
+    /// The tree as key-value pairs, nested mappings flattened with dots
+    /// (`exploration.end=0.01`), everything else in flow style, keys in alphabetical order.
+    func flattened(prefix: String = "") -> [(key: String, value: String)] {
+        guard case .object(let object) = self else { return [(prefix, scalarText)] }
+        return object.keys.sorted().flatMap { key in
+            object[key]!.flattened(prefix: prefix.isEmpty ? key : "\(prefix).\(key)")
+        }
     }
 
     /// YAML text with the keys of each mapping in `order` first, then alphabetically.
@@ -153,6 +164,7 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case unreadable(String, reason: String)
     case unknownKey(String, known: [String])
     case wrongType(key: String, expected: String)
+    case invalidValue(key: String, reason: String)
 
     var description: String {
         switch self {
@@ -162,6 +174,8 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
             return "unknown key '\(key)' in the config; keys allowed there: \(known.joined(separator: ", "))"
         case .wrongType(let key, let expected):
             return "config key '\(key)' has the wrong type: expected \(expected)"
+        case .invalidValue(let key, let reason):
+            return "config key '\(key)' is invalid: \(reason)"
         }
     }
 }

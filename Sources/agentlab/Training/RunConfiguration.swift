@@ -1,12 +1,15 @@
 import Agents
+import Environments
 import Foundation
 
 /// Everything that defines a training run: written fully resolved to the run folder's
-/// `config.yaml`, read back by `--resume`, `eval` and `watch`. Keys are snake_case in YAML.
+/// `config.yaml`, read back by `--resume`, `eval` and `watch`. Keys are snake_case in YAML;
+/// the algorithm's settings sit in a section named after it (`ppo:`), read and written by
+/// its registry entry.
 struct RunConfiguration: Codable, Equatable {
     /// The environment id (`agentlab envs` lists them).
     var environment = "CartPole-v1"
-    /// The algorithm: ppo, dqn, a2c or reinforce.
+    /// The algorithm's name in `AlgorithmRegistry.standard`.
     var algorithm = "ppo"
     /// Environment steps to train for, over all copies.
     var steps = 500_000
@@ -16,69 +19,104 @@ struct RunConfiguration: Codable, Equatable {
     var environments = 4
     /// Environment steps between checkpoints (one is always written at the end).
     var checkpointInterval = 100_000
-    /// Include DQN's replay buffer in checkpoints, so a resumed run keeps its experience
-    /// (large: observations × buffer size × 8 bytes).
+    /// Include experience buffers (DQN's replay buffer) in checkpoints, so a resumed run
+    /// keeps its experience (large: observations × buffer size × 8 bytes).
     var saveReplay = false
-    /// Algorithm settings; only the chosen algorithm's section is used (and written).
-    var ppo: PPO.Configuration?
-    var dqn: DQN.Configuration?
-    var a2c: A2C.Configuration?
-    var reinforce: REINFORCE.Configuration?
+    /// The algorithm's settings (its `Configuration`).
+    var settings: any AlgorithmConfiguration = PPO.Configuration()
 
-    enum CodingKeys: String, CodingKey {
+    /// The run-level keys, in the order config.yaml lists them; the algorithm's section follows.
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case environment, algorithm, steps, seed, environments
         case checkpointInterval = "checkpoint_interval", saveReplay = "save_replay"
-        case ppo, dqn, a2c, reinforce
     }
 
-    static let algorithms = ["ppo", "dqn", "a2c", "reinforce"]
+    init() {}
 
-    /// Keys that a configuration may hold although the preset leaves them out (settings
-    /// whose default is "none").
-    static let optionalKeys: Set<String> = ["target_kl", "max_gradient_norm"]
+    /// The preset of `algorithm` for `environment` (its fallback when no preset names it).
+    init(preset spec: AlgorithmSpec, environment: String) {
+        let preset = spec.startingPoint(for: environment)
+        self.environment = environment
+        algorithm = spec.name
+        steps = preset.steps
+        environments = preset.copies
+        checkpointInterval = preset.checkpointInterval
+        settings = preset.configuration
+    }
 
+    /// The registry entry of `algorithm`.
+    var algorithmSpec: AlgorithmSpec {
+        get throws(TrainingError) { try AlgorithmRegistry.standard.spec(named: algorithm) }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let run = try decoder.container(keyedBy: CodingKeys.self)
+        environment = try run.decode(String.self, forKey: .environment)
+        algorithm = try run.decode(String.self, forKey: .algorithm)
+        steps = try run.decode(Int.self, forKey: .steps)
+        seed = try run.decode(UInt64.self, forKey: .seed)
+        environments = try run.decode(Int.self, forKey: .environments)
+        checkpointInterval = try run.decode(Int.self, forKey: .checkpointInterval)
+        saveReplay = try run.decode(Bool.self, forKey: .saveReplay)
+        let spec: AlgorithmSpec
+        do { spec = try AlgorithmRegistry.standard.spec(named: algorithm) } catch {
+            throw ConfigurationError.invalidValue(key: "algorithm", reason: error.description)
+        }
+        let sections = try decoder.container(keyedBy: SectionKey.self)
+        let known = Set(CodingKeys.allCases.map(\.stringValue) + [algorithm])
+        if let unknown = sections.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+            throw ConfigurationError.unknownKey(unknown, known: known.sorted())
+        }
+        let key = SectionKey(algorithm)
+        settings = sections.contains(key)
+            ? try spec.decodeConfiguration(from: sections.superDecoder(forKey: key))
+            : spec.defaultConfiguration
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var run = encoder.container(keyedBy: CodingKeys.self)
+        try run.encode(environment, forKey: .environment)
+        try run.encode(algorithm, forKey: .algorithm)
+        try run.encode(steps, forKey: .steps)
+        try run.encode(seed, forKey: .seed)
+        try run.encode(environments, forKey: .environments)
+        try run.encode(checkpointInterval, forKey: .checkpointInterval)
+        try run.encode(saveReplay, forKey: .saveReplay)
+        var sections = encoder.container(keyedBy: SectionKey.self)
+        try sections.encode(settings, forKey: SectionKey(algorithm))
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.environment == b.environment && a.algorithm == b.algorithm && a.steps == b.steps && a.seed == b.seed
+            && a.environments == b.environments && a.checkpointInterval == b.checkpointInterval
+            && a.saveReplay == b.saveReplay && a.settings.isEqual(to: b.settings)
+    }
+
+    /// Checks every range; the message names the key.
     func validate() throws(TrainingError) {
         func require(_ ok: Bool, _ message: String) throws(TrainingError) {
             if !ok { throw .invalidConfiguration(message) }
         }
-        try require(Self.algorithms.contains(algorithm),
-                    "unknown algorithm '\(algorithm)'; known algorithms: \(Self.algorithms.joined(separator: ", "))")
+        _ = try algorithmSpec
         try require(steps > 0, "steps must be positive, got \(steps)")
         try require(environments > 0 && environments <= 4096, "environments must be in 1...4096, got \(environments)")
         try require(checkpointInterval > 0, "checkpoint_interval must be positive, got \(checkpointInterval)")
-        switch algorithm {
-        case "ppo": try (ppo ?? .init()).validate(copies: environments)
-        case "dqn": try (dqn ?? .init()).validate()
-        case "a2c": try (a2c ?? .init()).validate()
-        case "reinforce": try (reinforce ?? .init()).validate()
-        default: break
-        }
+        try settings.validate(copies: environments)
+    }
+
+    /// Builds the agent the configuration describes, through the algorithm's registry entry.
+    func makeAgent(observationSpace: Box, actionCount: Int) throws(TrainingError) -> any Agent {
+        try algorithmSpec.makeAgent(settings, context: AgentContext(
+            observationSpace: observationSpace, actionCount: actionCount, copies: environments, totalSteps: steps,
+            seed: seed, savesExperience: saveReplay))
     }
 }
 
-/// Builds the agent a configuration names: the only place that wires algorithm names to
-/// agent types.
-func makeAgent(
-    _ configuration: RunConfiguration, observationSpace: Box, actionCount: Int
-) throws(TrainingError) -> any Agent {
-    let (copies, steps, seed) = (configuration.environments, configuration.steps, configuration.seed)
-    switch configuration.algorithm {
-    case "ppo":
-        return try PPO(configuration: configuration.ppo ?? .init(), observationSpace: observationSpace,
-                       actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
-    case "dqn":
-        let agent = try DQN(configuration: configuration.dqn ?? .init(), observationSpace: observationSpace,
-                            actionCount: actionCount, totalSteps: steps, seed: seed)
-        agent.includesReplayInCheckpoint = configuration.saveReplay
-        return agent
-    case "a2c":
-        return try A2C(configuration: configuration.a2c ?? .init(), observationSpace: observationSpace,
-                       actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
-    case "reinforce":
-        return try REINFORCE(configuration: configuration.reinforce ?? .init(), observationSpace: observationSpace,
-                             actionCount: actionCount, copies: copies, totalSteps: steps, seed: seed)
-    default:
-        throw .invalidConfiguration("unknown algorithm '\(configuration.algorithm)'; known algorithms: "
-            + RunConfiguration.algorithms.joined(separator: ", "))
-    }
+/// A config section's key: an algorithm's name.
+private struct SectionKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }

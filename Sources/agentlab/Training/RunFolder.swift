@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import NeuralNet
 
 /// A training run's folder: `config.yaml` (fully resolved), `metrics.csv`,
 /// `checkpoint.safetensors` with `checkpoint.json`, and `learning_curve.svg`.

@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Foundation
 
 /// A run folder loaded for playing: its configuration, its agent with the checkpoint's
@@ -35,8 +36,8 @@ struct TrainedRun {
         }
         let environment = spec.makeEnvironment()
         do {
-            agent = try makeAgent(configuration, observationSpace: environment.observationSpace,
-                                  actionCount: environment.actionSpace.count)
+            agent = try configuration.makeAgent(observationSpace: environment.observationSpace,
+                                                actionCount: environment.actionSpace.count)
         } catch {
             throw .mismatch("the run's config.yaml is invalid: \(error)")
         }

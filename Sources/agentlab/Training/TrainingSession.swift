@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Foundation
 
 /// One training run from its resolved configuration to its final checkpoint: builds the
@@ -45,10 +46,11 @@ final class TrainingSession {
         self.folder = folder
         spec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
         let environments = makeVectorEnvironment(spec.makeEnvironment(), count: configuration.environments)
-        agent = try makeAgent(configuration, observationSpace: environments.observationSpace,
-                              actionCount: environments.actionSpace.count)
+        let algorithm = try configuration.algorithmSpec
+        agent = try configuration.makeAgent(observationSpace: environments.observationSpace,
+                                            actionCount: environments.actionSpace.count)
         var startStep = 0
-        metrics = MetricsLog(metricKeys: type(of: agent).metricKeys)
+        metrics = MetricsLog(metricKeys: algorithm.metricKeys)
         episodes = 0
         var environmentSeed = configuration.seed
         if let saved {
@@ -63,7 +65,7 @@ final class TrainingSession {
             startStep = saved.info.step
             episodes = saved.info.episodes
             if let text = try? String(contentsOf: folder.metricsURL, encoding: .utf8) {
-                metrics = MetricsLog.parse(text, metricKeys: type(of: agent).metricKeys)
+                metrics = MetricsLog.parse(text, metricKeys: algorithm.metricKeys)
                 metrics.truncate(after: startStep)
             }
             // Episodes in progress at the checkpoint are not saved: start fresh ones, seeded

@@ -1,0 +1,118 @@
+import Autodiff
+import NeuralNet
+import SeededRandom
+
+/// An agent's saved state: tensors by name, and scalar state (step counters, generator
+/// words) as strings. Stored as one safetensors file, the strings in its `__metadata__`.
+///
+/// The vocabulary every agent uses: `add(_:prefix:)` saves tensors, `store(_:as:)` a
+/// generator, `state[...]` a counter; `load(_:weightsOnly:allowing:)` is the one way back,
+/// checking every name and shape (and refusing tensors the agent does not have) before it
+/// assigns anything.
+public struct AgentCheckpoint: Equatable, Sendable {
+    public var tensors: [String: SafeTensors.Entry]
+    public var state: [String: String]
+
+    public init(tensors: [String: SafeTensors.Entry] = [:], state: [String: String] = [:]) {
+        self.tensors = tensors
+        self.state = state
+    }
+
+    // MARK: Saving
+
+    /// Adds named tensors under `prefix`.
+    public mutating func add(_ parameters: [(name: String, tensor: Tensor)], prefix: String) {
+        for (name, tensor) in parameters {
+            tensors[prefix + name] = SafeTensors.Entry(shape: tensor.shape, scalars: tensor.scalars)
+        }
+    }
+
+    /// Saves a generator's state as four decimal words.
+    public mutating func store(_ generator: SeededGenerator, as key: String) {
+        let s = generator.state
+        state[key] = "\(s.0) \(s.1) \(s.2) \(s.3)"
+    }
+
+    // MARK: Loading
+
+    /// The one path by which an agent loads tensors. `weights` are the networks' tensors
+    /// and `trainingState` everything else a resumed run needs (optimiser moments, target
+    /// networks), each under its full name. Before anything is assigned, the checkpoint
+    /// must hold every tensor to be loaded with the same shape, and no tensor outside
+    /// `weights` and `trainingState` except names starting with one of `optionalPrefixes`
+    /// (parts a checkpoint may or may not carry, such as a replay buffer). With
+    /// `weightsOnly` (evaluation, watching) only `weights` are required and loaded.
+    public func load(
+        weights: [(name: String, tensor: Tensor)], trainingState: [(name: String, tensor: Tensor)],
+        weightsOnly: Bool, optionalPrefixes: [String] = []
+    ) throws(CheckpointError) {
+        let known = Set(weights.map(\.name) + trainingState.map(\.name))
+        for name in tensors.keys.sorted() where !known.contains(name) {
+            guard optionalPrefixes.contains(where: { name.hasPrefix($0) }) else { throw .unexpectedTensor(name: name) }
+        }
+        let loaded = weightsOnly ? weights : weights + trainingState
+        for (name, tensor) in loaded {
+            guard let entry = tensors[name] else { throw .missingTensor(name: name) }
+            guard entry.shape == tensor.shape else {
+                throw .shapeMismatch(name: name, expected: tensor.shape, found: entry.shape)
+            }
+        }
+        for (name, tensor) in loaded { tensor.assign(tensors[name]!.scalars) }
+    }
+
+    /// A required state value, or an error naming it.
+    public func value(_ key: String) throws(CheckpointError) -> String {
+        guard let value = state[key] else { throw .missingTensor(name: "metadata '\(key)'") }
+        return value
+    }
+
+    /// A whole-number state value, or an error naming it.
+    public func integer(_ key: String) throws(CheckpointError) -> Int {
+        guard let value = Int(try value(key)) else {
+            throw .corruptHeader(path: "checkpoint", reason: "\(key) is not a whole number")
+        }
+        return value
+    }
+
+    /// A generator saved by `store(_:as:)`.
+    public func generator(_ key: String) throws(CheckpointError) -> SeededGenerator {
+        let words = try value(key).split(separator: " ").compactMap { UInt64($0) }
+        guard words.count == 4, words != [0, 0, 0, 0] else {
+            throw .corruptHeader(path: "checkpoint", reason: "generator '\(key)' is not four words")
+        }
+        return SeededGenerator(state: (words[0], words[1], words[2], words[3]))
+    }
+}
+
+/// Names every tensor of `parameters` with `prefix` in front.
+public func prefixed(_ parameters: [(name: String, tensor: Tensor)], _ prefix: String) -> [(name: String, tensor: Tensor)] {
+    parameters.map { (prefix + $0.name, $0.tensor) }
+}
+
+extension AgentCheckpoint {
+    /// The training state of an actor-critic agent (PPO, A2C, REINFORCE): the networks'
+    /// weights, the optimiser's state and step count, and the agent's generator.
+    public static func actorCritic(
+        _ network: ActorCritic, optimizer: any Optimizer, generator: SeededGenerator
+    ) -> AgentCheckpoint {
+        var checkpoint = AgentCheckpoint()
+        checkpoint.add(network.namedParameters, prefix: "")
+        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
+        checkpoint.store(generator, as: "generator")
+        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
+        return checkpoint
+    }
+
+    /// Restores what `actorCritic(_:optimizer:generator:)` saved, all or nothing, and
+    /// returns the generator to adopt; with `weightsOnly`, loads the weights and returns nil.
+    public func restoreActorCritic(
+        _ network: ActorCritic, optimizer: any Optimizer, weightsOnly: Bool
+    ) throws(CheckpointError) -> SeededGenerator? {
+        let generator = weightsOnly ? nil : try self.generator("generator")
+        let steps = weightsOnly ? nil : try integer("optimizer.steps")
+        try load(weights: network.namedParameters, trainingState: prefixed(optimizer.namedState, "optimizer."),
+                 weightsOnly: weightsOnly)
+        if let steps { optimizer.stepCount = steps }
+        return generator
+    }
+}

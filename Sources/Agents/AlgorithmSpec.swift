@@ -1,0 +1,178 @@
+import Environments
+
+/// An algorithm's settings: one struct per algorithm, every field documented, encoded
+/// under snake_case keys in a run's `config.yaml` (in the section named after the algorithm).
+public protocol AlgorithmConfiguration: Codable, Equatable, Sendable {
+    /// The algorithm's defaults.
+    init()
+
+    /// Keys whose default is "none": they are absent from an encoded default configuration
+    /// (and so from presets), yet a config file may set them.
+    static var optionalKeys: Set<String> { get }
+
+    /// Checks every range and combination, before anything is allocated; the message names
+    /// the key. `copies` is the run's number of environment copies.
+    func validate(copies: Int) throws(TrainingError)
+}
+
+extension AlgorithmConfiguration {
+    public static var optionalKeys: Set<String> { [] }
+
+    /// A copy with `changes` applied: `PPO.Configuration().with { $0.gamma = 0.98 }`.
+    public func with(_ changes: (inout Self) -> Void) -> Self {
+        var copy = self
+        changes(&copy)
+        return copy
+    }
+
+    /// Whether `other` is a configuration of the same type with the same values.
+    public func isEqual(to other: any AlgorithmConfiguration) -> Bool {
+        (other as? Self) == self
+    }
+}
+
+/// What an agent is built for: the spaces it sees, the run's size and its seed.
+public struct AgentContext: Sendable {
+    /// The observation space of one environment copy.
+    public var observationSpace: Box
+    /// The number of discrete actions.
+    public var actionCount: Int
+    /// Environment copies stepped together.
+    public var copies: Int
+    /// The run's length in environment steps (schedules run over it).
+    public var totalSteps: Int
+    /// Seeds the weights and every random choice of the agent.
+    public var seed: UInt64
+    /// Keep experience buffers (a replay buffer) in checkpoints, so a resumed run keeps
+    /// its experience; large.
+    public var savesExperience: Bool
+
+    public init(
+        observationSpace: Box, actionCount: Int, copies: Int, totalSteps: Int, seed: UInt64,
+        savesExperience: Bool = false
+    ) {
+        self.observationSpace = observationSpace
+        self.actionCount = actionCount
+        self.copies = copies
+        self.totalSteps = totalSteps
+        self.seed = seed
+        self.savesExperience = savesExperience
+    }
+}
+
+/// An agent that the algorithm registry can build from its configuration.
+public protocol RegisteredAgent: Agent, SendableMetatype {
+    associatedtype Configuration: AlgorithmConfiguration
+
+    /// Builds the agent; a configuration out of range is refused with the key named.
+    init(configuration: Configuration, context: AgentContext) throws(TrainingError)
+}
+
+/// Tuned settings of an algorithm for some environments (rl-baselines3-zoo's
+/// hyper-parameter files, as data): the run's size and the algorithm's configuration.
+public struct AlgorithmPreset<Configuration>: Sendable where Configuration: Sendable {
+    /// The environment ids the settings are tuned for (empty for an algorithm's fallback).
+    public var environments: [String]
+    /// Environment steps to train for, over all copies.
+    public var steps: Int
+    /// Environment copies stepped together.
+    public var copies: Int
+    /// Environment steps between checkpoints.
+    public var checkpointInterval: Int
+    /// The algorithm's settings.
+    public var configuration: Configuration
+
+    public init(
+        for environments: [String], steps: Int, copies: Int, checkpointInterval: Int = 100_000,
+        configuration: Configuration
+    ) {
+        self.environments = environments
+        self.steps = steps
+        self.copies = copies
+        self.checkpointInterval = checkpointInterval
+        self.configuration = configuration
+    }
+}
+
+/// One registered algorithm: everything the command line, configuration files, presets,
+/// checkpoints and the smoke tests need to know about it. The counterpart of
+/// `EnvironmentSpec`; `AlgorithmRegistry.standard` lists them.
+public struct AlgorithmSpec: Sendable {
+    /// The name used on the command line, in configs and in checkpoints (`"ppo"`).
+    public let name: String
+    /// One line saying what the algorithm is.
+    public let summary: String
+    /// The metric keys its updates report, in the order the metrics file lists them.
+    public let metricKeys: [String]
+    /// Keys of its configuration that may be set although the defaults leave them out.
+    public let optionalKeys: Set<String>
+    /// Whether it learns only from finished episodes (REINFORCE): an update needs an
+    /// episode to end first.
+    public let learnsFromWholeEpisodes: Bool
+    /// The algorithm's default configuration.
+    public let defaultConfiguration: any AlgorithmConfiguration
+    /// A configuration with tiny networks and buffers that updates within a hundred steps
+    /// on two copies: what the smoke tests run on every environment.
+    public let smallConfiguration: any AlgorithmConfiguration
+    /// Settings tuned per environment.
+    public let presets: [AlgorithmPreset<any AlgorithmConfiguration>]
+    /// The settings for an environment that no preset names.
+    public let fallback: AlgorithmPreset<any AlgorithmConfiguration>
+
+    private let decodeConfiguration: @Sendable (any Decoder) throws -> any AlgorithmConfiguration
+    private let build: @Sendable (any AlgorithmConfiguration, AgentContext) throws(TrainingError) -> any Agent
+
+    /// The entry of `Algorithm`, named by its `algorithm` and reporting its `metricKeys`.
+    public init<Algorithm: RegisteredAgent>(
+        _ algorithm: Algorithm.Type, summary: String, learnsFromWholeEpisodes: Bool = false,
+        small: Algorithm.Configuration,
+        presets: [AlgorithmPreset<Algorithm.Configuration>],
+        fallback: AlgorithmPreset<Algorithm.Configuration>
+    ) {
+        func erased(_ preset: AlgorithmPreset<Algorithm.Configuration>) -> AlgorithmPreset<any AlgorithmConfiguration> {
+            AlgorithmPreset(for: preset.environments, steps: preset.steps, copies: preset.copies,
+                            checkpointInterval: preset.checkpointInterval, configuration: preset.configuration)
+        }
+        name = Algorithm.algorithm
+        self.summary = summary
+        metricKeys = Algorithm.metricKeys
+        optionalKeys = Algorithm.Configuration.optionalKeys
+        self.learnsFromWholeEpisodes = learnsFromWholeEpisodes
+        defaultConfiguration = Algorithm.Configuration()
+        smallConfiguration = small
+        self.presets = presets.map(erased)
+        self.fallback = erased(fallback)
+        decodeConfiguration = { decoder in try Algorithm.Configuration(from: decoder) }
+        let name = Algorithm.algorithm
+        build = { (configuration, context) throws(TrainingError) -> any Agent in
+            guard let configuration = configuration as? Algorithm.Configuration else {
+                throw .invalidConfiguration("the settings given to \(name) are \(type(of: configuration)), "
+                    + "not \(Algorithm.Configuration.self)")
+            }
+            return try Algorithm(configuration: configuration, context: context)
+        }
+    }
+
+    /// The preset tuned for `environment`, or nil when none names it.
+    public func preset(for environment: String) -> AlgorithmPreset<any AlgorithmConfiguration>? {
+        presets.first { $0.environments.contains(environment) }
+    }
+
+    /// The settings to start from on `environment`: its preset, or the fallback.
+    public func startingPoint(for environment: String) -> AlgorithmPreset<any AlgorithmConfiguration> {
+        preset(for: environment) ?? fallback
+    }
+
+    /// Decodes this algorithm's configuration (its section of a config file).
+    public func decodeConfiguration(from decoder: any Decoder) throws -> any AlgorithmConfiguration {
+        try decodeConfiguration(decoder)
+    }
+
+    /// Builds the agent, after validating `configuration` for `context`.
+    public func makeAgent(
+        _ configuration: any AlgorithmConfiguration, context: AgentContext
+    ) throws(TrainingError) -> any Agent {
+        try configuration.validate(copies: context.copies)
+        return try build(configuration, context)
+    }
+}
