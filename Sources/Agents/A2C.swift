@@ -1,7 +1,7 @@
 import Autodiff
+import Environments
 import NeuralNet
 import SeededRandom
-import Environments
 
 /// Advantage actor-critic, the synchronous form of A3C (Mnih et al., 2016), with SB3's
 /// defaults: every copy takes a few steps (5), the rollout's advantages are n-step returns

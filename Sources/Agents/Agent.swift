@@ -1,5 +1,4 @@
 import NeuralNet
-import Environments
 
 /// A learning algorithm as the environment loop sees it.
 ///

@@ -1,7 +1,7 @@
 import Autodiff
+import Environments
 import NeuralNet
 import SeededRandom
-import Environments
 
 /// Deep Q-learning (Mnih et al., 2015) in the form of CleanRL's `dqn.py` and SB3's `DQN`:
 /// a replay buffer, ε-greedy exploration with linearly decaying ε, a target network

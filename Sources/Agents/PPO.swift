@@ -1,7 +1,7 @@
 import Autodiff
+import Environments
 import NeuralNet
 import SeededRandom
-import Environments
 
 /// Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017),
 /// in the form of CleanRL's `ppo.py`: GAE(λ), clipped value loss, entropy bonus, several

@@ -1,7 +1,7 @@
 import Autodiff
+import Environments
 import NeuralNet
 import SeededRandom
-import Environments
 
 /// REINFORCE (Williams, 1992): Monte-Carlo policy gradient with a learned baseline. Each
 /// copy's episode is recorded as it is played; when it ends, its discounted returns Gₜ

@@ -1,5 +1,4 @@
 import Autodiff
-import Autodiff
 
 /// A differentiable function with parameters: `layer(x)` maps a batch to a batch.
 ///

@@ -1,5 +1,5 @@
-import Foundation
 import Environments
+import Foundation
 
 /// What the panel beside the frame says, as plain values: the renderer draws exactly
 /// this, and tests read it.

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Environments
+import Foundation
 import SeededRandom
 
 /// `agentlab rollout`: plays an environment with random or given actions and prints what

@@ -1,8 +1,8 @@
 import Agents
 import ArgumentParser
+import Environments
 import Foundation
 import Viewer
-import Environments
 
 /// `agentlab watch`: a trained agent plays in a window, with its view of each choice.
 struct WatchCommand: ParsableCommand {

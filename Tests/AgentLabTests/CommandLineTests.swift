@@ -1,6 +1,6 @@
+import Environments
 import Foundation
 import XCTest
-import Environments
 
 /// The command line as a user meets it: the built binary run as a process, its exit
 /// status, its messages and the files it writes. Runs are tiny (GridWorld, a few thousand

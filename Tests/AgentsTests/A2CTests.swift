@@ -1,8 +1,8 @@
+import Environments
 import Foundation
+import NeuralNet
 import XCTest
 @testable import Agents
-import NeuralNet
-import Environments
 
 final class A2CTests: XCTestCase {
     private func makeAgent(

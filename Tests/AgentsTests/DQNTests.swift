@@ -1,8 +1,8 @@
+import Autodiff
+import Environments
+import NeuralNet
 import XCTest
 @testable import Agents
-import Autodiff
-import NeuralNet
-import Environments
 
 /// A corridor of five cells, observed one-hot: start in cell 0; action 1 moves right,
 /// action 0 moves left (a wall at cell 0). Reaching cell 4 pays +1 and terminates; every

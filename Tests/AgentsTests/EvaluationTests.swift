@@ -1,7 +1,7 @@
-import XCTest
-@testable import Agents
 import Environments
 import SeededRandom
+import XCTest
+@testable import Agents
 
 final class EvaluationTests: XCTestCase {
     private func makeAgent() throws -> PPO {

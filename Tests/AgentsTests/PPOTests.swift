@@ -1,8 +1,8 @@
+import Autodiff
+import Environments
+import NeuralNet
 import XCTest
 @testable import Agents
-import Autodiff
-import NeuralNet
-import Environments
 
 final class PPOTests: XCTestCase {
     private func smallConfiguration() -> PPO.Configuration {

@@ -1,8 +1,8 @@
+import Autodiff
+import Environments
 import Foundation
 import XCTest
 @testable import Agents
-import Autodiff
-import Environments
 
 /// A combination lock of five cells for the policy-gradient smoke tests, observed
 /// one-hot: start in cell 0; in cell c the action `key[c]` moves one cell right and the

@@ -1,7 +1,7 @@
-import XCTest
-@testable import Agents
 import NeuralNet
 import SeededRandom
+import XCTest
+@testable import Agents
 
 /// Buffers for hand-made `Transitions` of one vector step (the loop's views are only valid
 /// inside `observe`; these live as long as the fixture).

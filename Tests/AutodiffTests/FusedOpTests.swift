@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Autodiff
-import SeededRandom
 
 /// The fused ops added for speed, against finite differences and against the composites
 /// they replace; the storage pool; the vectorisable square root and tanh.

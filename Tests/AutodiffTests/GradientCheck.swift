@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Autodiff
-import SeededRandom
 
 /// Checks every gradient of `f` against central finite differences.
 ///

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Autodiff
-import SeededRandom
 
 final class GraphTests: XCTestCase {
     func testValueUsedTwiceReceivesBothContributions() {

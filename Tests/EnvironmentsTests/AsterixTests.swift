@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 final class AsterixTests: XCTestCase {
     private typealias Object = AsterixGame.MovingObject

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 final class BreakoutTests: XCTestCase {
     /// A game in its starting state with the ball starting on the left.

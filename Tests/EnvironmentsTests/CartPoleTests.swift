@@ -1,7 +1,7 @@
 import Foundation
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 final class CartPoleTests: XCTestCase {
     /// A cart-pole reset to exactly `state`.

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 final class FreewayTests: XCTestCase {
     /// A game whose cars all stand still in column 0 for a long time.

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 /// Plays `steps` uniformly random actions (sticky actions 0.1) from a seeded reset,
 /// resetting when an episode ends.

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 final class SeaquestTests: XCTestCase {
     /// A game with the submarine at (`row`, `column`) and no spawns for a long while.

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 final class SpaceInvadersTests: XCTestCase {
     typealias Rows = SpaceInvadersGame.Rows

@@ -1,6 +1,6 @@
+import SeededRandom
 import XCTest
 @testable import Environments
-import SeededRandom
 
 /// A small deterministic environment for the vector tests.
 ///

@@ -1,7 +1,7 @@
+import Autodiff
 import Foundation
 import XCTest
 @testable import NeuralNet
-import Autodiff
 
 /// Losses, softmax, convolution, dense and categorical against PyTorch
 /// (Reference/layers.json, made by make_layer_reference.py).

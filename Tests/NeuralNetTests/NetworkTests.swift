@@ -1,8 +1,8 @@
+import Autodiff
 import Foundation
+import SeededRandom
 import XCTest
 @testable import NeuralNet
-import Autodiff
-import SeededRandom
 
 final class NetworkTests: XCTestCase {
     /// A 2-8-1 tanh network learns XOR with Adam to a mean squared error below 1e-3 in

@@ -1,7 +1,7 @@
+import Autodiff
 import Foundation
 import XCTest
 @testable import NeuralNet
-import Autodiff
 
 /// Optimiser steps against PyTorch (Reference/optimizers.json, made by
 /// make_optimizer_reference.py): the same problem, the gradient computed by our autodiff,

@@ -1,7 +1,7 @@
+import Autodiff
 import Foundation
 import XCTest
 @testable import NeuralNet
-import Autodiff
 
 /// Loads a JSON file that the scripts in Reference/ wrote with PyTorch (see its README).
 func loadReference(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {

@@ -1,7 +1,7 @@
 import Foundation
+import SeededRandom
 import XCTest
 @testable import NeuralNet
-import SeededRandom
 
 final class SafeTensorsTests: XCTestCase {
     private var folder: URL!

@@ -1,7 +1,7 @@
+import Autodiff
 import CBLAS
 import NeuralNet
 import SeededRandom
-import Autodiff
 
 /// The `agentlab bench nn` workloads: one full Adam training step (zero gradients,
 /// forward, loss, backward, update) of the networks the agents use, and sgemm as the
