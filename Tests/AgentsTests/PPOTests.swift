@@ -120,6 +120,22 @@ final class PPOTests: XCTestCase {
         XCTAssertEqual(agent.network.parameters.map(\.scalars), before)
     }
 
+    /// A checkpoint with a tensor the agent does not have is refused by name, whole, for a
+    /// full restore and a weights-only one alike.
+    func testCheckpointWithAnUnexpectedTensorIsRefused() throws {
+        let agent = try makeAgent(seed: 6, totalSteps: 100)
+        var saved = agent.checkpoint()
+        saved.tensors["policy.9.weight"] = SafeTensors.Entry(shape: [1], scalars: [0])
+        let other = try makeAgent(seed: 7, totalSteps: 100)
+        let before = other.network.parameters.map(\.scalars)
+        for weightsOnly in [false, true] {
+            XCTAssertThrowsError(try other.restore(from: saved, weightsOnly: weightsOnly)) { error in
+                XCTAssertEqual(error as? CheckpointError, .unexpectedTensor(name: "policy.9.weight"))
+            }
+        }
+        XCTAssertEqual(other.network.parameters.map(\.scalars), before)
+    }
+
     func testConfigurationErrorsNameTheKey() {
         var c = smallConfiguration()
         c.minibatches = 3
