@@ -188,3 +188,8 @@ public struct CartPole: Environment, Sendable {
         return frame
     }
 }
+
+// Saving and restoring the whole state (a resumed run continues exactly).
+extension CartPole: Codable {}
+extension CartPole.State: Codable {}
+extension CartPole.EpisodePhase: Codable {}

@@ -401,3 +401,10 @@ extension GridWorld {
         }
     }
 }
+
+// Saving and restoring the whole state (a resumed run continues exactly).
+extension GridWorld: Codable {}
+extension GridWorld.Map: Codable {}
+extension GridWorld.Rewards: Codable {}
+extension GridWorld.Cell: Codable {}
+extension GridWorld.EpisodePhase: Codable {}

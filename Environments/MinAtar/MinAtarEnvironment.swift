@@ -19,7 +19,7 @@ public enum MinAtarAction: Int, CaseIterable, Sendable {
 /// The rules of one game on MinAtar's 10×10 grid. `MinAtarEnvironment` wraps a game with
 /// what all of them share: seeding, sticky actions, the ended-episode contract, the
 /// channels-last observation and drawing. A game only says what happens in one frame.
-public protocol MinAtarGame: Sendable {
+public protocol MinAtarGame: Sendable, Codable {
     /// One name per channel (object kind), in observation order.
     static var channelNames: [String] { get }
     /// The colour each channel is drawn in; later channels are drawn over earlier ones.
@@ -86,7 +86,7 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
     public let actions: [MinAtarAction]
     private var state: EpisodeState = .notStarted
 
-    private enum EpisodeState: Sendable { case notStarted, running, ended }
+    private enum EpisodeState: Sendable, Codable { case notStarted, running, ended }
 
     public init(stickyActionProbability: Double = 0.1, usesMinimalActions: Bool = false, seed: UInt64 = 0) {
         precondition((0...1).contains(stickyActionProbability),
@@ -164,3 +164,7 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
         return frame
     }
 }
+
+// Saving and restoring the whole state (a resumed run continues exactly).
+extension MinAtarEnvironment: Codable {}
+extension MinAtarAction: Codable {}

@@ -81,7 +81,7 @@ public struct SeaquestGame: MinAtarGame {
     enum EnemyKind: Sendable { case fish, submarine }
 
     /// The submarine's torpedo while it is in flight.
-    struct Torpedo: Equatable, Sendable {
+    struct Torpedo: Equatable, Sendable, Codable {
         var row: Int
         var column: Int
         var isMovingRight: Bool

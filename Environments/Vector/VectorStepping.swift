@@ -1,3 +1,4 @@
+import Foundation
 import SeededRandom
 
 /// N copies of one environment stepped together: the interface a learner, the CLI and
@@ -59,6 +60,14 @@ public protocol VectorStepping: AnyObject {
 
     /// Draws copy `copy`'s current state.
     func render(copy: Int) -> Frame
+
+    /// The whole state of the copies (environments, current observations, episodes in
+    /// progress) as data, so a resumed run continues exactly; nil when the environment's
+    /// state cannot be saved.
+    func savedState() -> Data?
+
+    /// Restores what `savedState()` returned, all or nothing.
+    func restoreState(from data: Data) throws(EnvironmentError)
 }
 
 extension VectorStepping {

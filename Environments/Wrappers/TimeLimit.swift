@@ -56,3 +56,6 @@ public struct TimeLimit<Base: Environment>: Environment {
 }
 
 extension TimeLimit: Sendable where Base: Sendable {}
+
+// Saving and restoring the whole state (a resumed run continues exactly).
+extension TimeLimit: Codable where Base: Codable {}

@@ -53,20 +53,23 @@ public final class A2C: RegisteredAgent {
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
-            func require(_ ok: Bool, _ message: String) throws(TrainingError) {
-                if !ok { throw .invalidConfiguration(message) }
-            }
-            try require(learningRate > 0, "learning_rate must be positive, got \(learningRate)")
-            try require(stepsPerRollout > 0, "steps_per_rollout must be positive, got \(stepsPerRollout)")
-            try require((0...1).contains(gamma), "gamma must be in [0, 1], got \(gamma)")
-            try require((0...1).contains(gaeLambda), "gae_lambda must be in [0, 1], got \(gaeLambda)")
-            try require(entropyCoefficient >= 0, "entropy_coefficient must not be negative, got \(entropyCoefficient)")
-            try require(valueCoefficient >= 0, "value_coefficient must not be negative, got \(valueCoefficient)")
-            try require(maxGradientNorm > 0, "max_gradient_norm must be positive, got \(maxGradientNorm)")
-            try require((0...1).contains(rmspropAlpha), "rmsprop_alpha must be in [0, 1], got \(rmspropAlpha)")
-            try require(rmspropEpsilon >= 0, "rmsprop_epsilon must not be negative, got \(rmspropEpsilon)")
-            try require(!network.hiddenSizes.isEmpty && network.hiddenSizes.allSatisfy { $0 > 0 },
-                        "network hidden sizes must be positive, got \(network.hiddenSizes)")
+            try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.count("steps_per_rollout", stepsPerRollout, in: 1...100_000_000)
+            try Require.value("gamma", gamma, in: 0...1)
+            try Require.value("gae_lambda", gaeLambda, in: 0...1)
+            try Require.nonNegative("entropy_coefficient", entropyCoefficient, atMost: 1e6)
+            try Require.nonNegative("value_coefficient", valueCoefficient, atMost: 1e6)
+            try Require.positive("max_gradient_norm", maxGradientNorm)
+            try Require.value("rmsprop_alpha", rmspropAlpha, in: 0...1)
+            try Require.value("rmsprop_epsilon", rmspropEpsilon, in: 0...1)
+            try Require.that(!network.hiddenSizes.isEmpty, "network.hidden_sizes must name at least one layer, got []")
+            try network.validate()
+        }
+
+        /// The rollout buffer and the networks with their gradients and RMSprop's state.
+        public func estimatedMemory(for context: AgentContext) -> Double {
+            rolloutBufferBytes(steps: stepsPerRollout, copies: context.copies, observationSize: context.observationSpace.count)
+                + 4 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount + 1)
         }
     }
 
@@ -180,14 +183,20 @@ public final class A2C: RegisteredAgent {
         network.choose(for: observation)
     }
 
+    /// The networks, RMSprop's state, the generator and the rollout filled so far.
     public func checkpoint() -> AgentCheckpoint {
-        .actorCritic(network, optimizer: optimizer, generator: generator)
+        var checkpoint = AgentCheckpoint.actorCritic(network, optimizer: optimizer, generator: generator)
+        buffer.save(into: &checkpoint)
+        return checkpoint
     }
 
     public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
-        if let restored = try checkpoint.restoreActorCritic(network, optimizer: optimizer, weightsOnly: weightsOnly) {
+        let rollout = weightsOnly ? nil : try buffer.prepareRestore(from: checkpoint, actionCount: network.actionCount)
+        if let restored = try checkpoint.restoreActorCritic(network, optimizer: optimizer, weightsOnly: weightsOnly,
+                                                            optionalPrefixes: ["rollout."]) {
             generator = restored
         }
+        rollout?()
     }
 }
 

@@ -38,9 +38,17 @@ public protocol Agent: AnyObject {
     /// (`"policy.0.weight"`, `"optimizer.m.0"`), counters and generator states as strings.
     func checkpoint() -> AgentCheckpoint
 
+    /// Whether `checkpoint()` holds everything a resumed run needs to continue exactly as
+    /// an uninterrupted one would (DQN without its replay buffer does not).
+    var resumesExactly: Bool { get }
+
     /// Restores from `checkpoint()`, all or nothing: names and shapes are checked before
     /// anything changes. `weightsOnly` loads just the networks (evaluation, watching).
     func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError)
+}
+
+extension Agent {
+    public var resumesExactly: Bool { true }
 }
 
 /// A greedy decision with the scores behind it.

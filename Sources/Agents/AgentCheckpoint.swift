@@ -56,6 +56,7 @@ public struct AgentCheckpoint: Equatable, Sendable {
             guard entry.shape == tensor.shape else {
                 throw .shapeMismatch(name: name, expected: tensor.shape, found: entry.shape)
             }
+            guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: name) }
         }
         for (name, tensor) in loaded { tensor.assign(tensors[name]!.scalars) }
     }
@@ -66,10 +67,15 @@ public struct AgentCheckpoint: Equatable, Sendable {
         return value
     }
 
-    /// A whole-number state value, or an error naming it.
-    public func integer(_ key: String) throws(CheckpointError) -> Int {
-        guard let value = Int(try value(key)) else {
-            throw .corruptHeader(path: "checkpoint", reason: "\(key) is not a whole number")
+    /// The largest counter a checkpoint may hold: far beyond any run, far from overflow.
+    public static let maximumCounter = 1_000_000_000_000_000
+
+    /// A whole-number state value in `range` (by default a counter: 0 up to
+    /// `maximumCounter`), or an error naming it.
+    public func integer(_ key: String, in range: ClosedRange<Int> = 0...maximumCounter) throws(CheckpointError) -> Int {
+        let text = try value(key)
+        guard let value = Int(text), range.contains(value) else {
+            throw .valueOutOfRange(name: key, value: text, expected: "a whole number in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
@@ -78,7 +84,7 @@ public struct AgentCheckpoint: Equatable, Sendable {
     public func generator(_ key: String) throws(CheckpointError) -> SeededGenerator {
         let words = try value(key).split(separator: " ").compactMap { UInt64($0) }
         guard words.count == 4, words != [0, 0, 0, 0] else {
-            throw .corruptHeader(path: "checkpoint", reason: "generator '\(key)' is not four words")
+            throw .valueOutOfRange(name: key, value: try value(key), expected: "four whole numbers, not all zero (a generator)")
         }
         return SeededGenerator(state: (words[0], words[1], words[2], words[3]))
     }
@@ -106,12 +112,12 @@ extension AgentCheckpoint {
     /// Restores what `actorCritic(_:optimizer:generator:)` saved, all or nothing, and
     /// returns the generator to adopt; with `weightsOnly`, loads the weights and returns nil.
     public func restoreActorCritic(
-        _ network: ActorCritic, optimizer: any Optimizer, weightsOnly: Bool
+        _ network: ActorCritic, optimizer: any Optimizer, weightsOnly: Bool, optionalPrefixes: [String] = []
     ) throws(CheckpointError) -> SeededGenerator? {
         let generator = weightsOnly ? nil : try self.generator("generator")
         let steps = weightsOnly ? nil : try integer("optimizer.steps")
         try load(weights: network.namedParameters, trainingState: prefixed(optimizer.namedState, "optimizer."),
-                 weightsOnly: weightsOnly)
+                 weightsOnly: weightsOnly, optionalPrefixes: optionalPrefixes)
         if let steps { optimizer.stepCount = steps }
         return generator
     }

@@ -1,4 +1,5 @@
 import Environments
+import Foundation
 
 /// An algorithm's settings: one struct per algorithm, every field documented, encoded
 /// under snake_case keys in a run's `config.yaml` (in the section named after the algorithm).
@@ -13,6 +14,11 @@ public protocol AlgorithmConfiguration: Codable, Equatable, Sendable {
     /// Checks every range and combination, before anything is allocated; the message names
     /// the key. `copies` is the run's number of environment copies.
     func validate(copies: Int) throws(TrainingError)
+
+    /// About how many bytes an agent with these settings needs for `context` (buffers,
+    /// parameters, gradients, optimiser state), computed in floating point so that absurd
+    /// sizes give an absurd estimate instead of an overflow.
+    func estimatedMemory(for context: AgentContext) -> Double
 }
 
 extension AlgorithmConfiguration {
@@ -173,6 +179,12 @@ public struct AlgorithmSpec: Sendable {
         _ configuration: any AlgorithmConfiguration, context: AgentContext
     ) throws(TrainingError) -> any Agent {
         try configuration.validate(copies: context.copies)
+        let needed = configuration.estimatedMemory(for: context)
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed <= 0.8 * available else {
+            throw .invalidConfiguration("\(name) with these settings needs about \(byteCountText(needed)) of memory, more "
+                + "than this machine's \(byteCountText(available)) allows; lower the buffer, rollout or network sizes")
+        }
         return try build(configuration, context)
     }
 }

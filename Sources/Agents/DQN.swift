@@ -109,27 +109,30 @@ public final class DQN: RegisteredAgent {
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
-            func require(_ ok: Bool, _ message: String) throws(TrainingError) {
-                if !ok { throw .invalidConfiguration(message) }
-            }
-            try require(learningRate > 0, "learning_rate must be positive, got \(learningRate)")
-            try require(adamEpsilon >= 0, "adam_epsilon must not be negative, got \(adamEpsilon)")
-            try require(bufferSize > 0, "buffer_size must be positive, got \(bufferSize)")
-            try require(learningStarts >= 0, "learning_starts must not be negative, got \(learningStarts)")
-            try require(trainFrequency > 0, "train_frequency must be positive, got \(trainFrequency)")
-            try require(gradientSteps > 0, "gradient_steps must be positive, got \(gradientSteps)")
-            try require(batchSize > 0, "batch_size must be positive, got \(batchSize)")
-            try require((0...1).contains(gamma), "gamma must be in [0, 1], got \(gamma)")
-            try require(targetUpdateInterval > 0, "target_update_interval must be positive, got \(targetUpdateInterval)")
-            try require(tau > 0 && tau <= 1, "tau must be in (0, 1], got \(tau)")
-            try require((0...1).contains(exploration.start) && (0...1).contains(exploration.end),
-                        "exploration start and end must be in [0, 1], got \(exploration.start) and \(exploration.end)")
-            try require((0...1).contains(exploration.fraction),
-                        "exploration fraction must be in [0, 1], got \(exploration.fraction)")
-            if let norm = maxGradientNorm {
-                try require(norm > 0, "max_gradient_norm must be positive, got \(norm)")
-            }
+            try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.value("adam_epsilon", adamEpsilon, in: 0...1)
+            try Require.count("buffer_size", bufferSize, in: 1...1_000_000_000)
+            try Require.count("learning_starts", learningStarts, in: 0...1_000_000_000_000)
+            try Require.count("train_frequency", trainFrequency, in: 1...1_000_000_000)
+            try Require.count("gradient_steps", gradientSteps, in: 1...10_000)
+            try Require.count("batch_size", batchSize, in: 1...1_000_000)
+            try Require.that(batchSize <= bufferSize,
+                             "batch_size (\(batchSize)) must not exceed buffer_size (\(bufferSize)): a batch is drawn from the buffer")
+            try Require.value("gamma", gamma, in: 0...1)
+            try Require.count("target_update_interval", targetUpdateInterval, in: 1...1_000_000_000_000)
+            try Require.that(tau.isFinite && tau > 0 && tau <= 1, "tau must be in (0, 1], got \(tau)")
+            try Require.value("exploration.start", exploration.start, in: 0...1)
+            try Require.value("exploration.end", exploration.end, in: 0...1)
+            try Require.value("exploration.fraction", exploration.fraction, in: 0...1)
+            if let norm = maxGradientNorm { try Require.positive("max_gradient_norm", norm) }
             try network.validate()
+        }
+
+        /// The replay buffer and both networks with gradients and Adam's moments.
+        public func estimatedMemory(for context: AgentContext) -> Double {
+            // Per transition: two observations, a reward and a flag (Float), an action (Int).
+            Double(bufferSize) * (Double(2 * context.observationSpace.count + 2) * 4 + 8)
+                + 5 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount)
         }
     }
 
@@ -147,6 +150,8 @@ public final class DQN: RegisteredAgent {
     public let replayBuffer: ReplayBuffer
     /// Whether `checkpoint()` includes the replay buffer (large; off by default).
     public var includesReplayInCheckpoint = false
+    /// A resumed run continues exactly only with its replay buffer.
+    public var resumesExactly: Bool { includesReplayInCheckpoint }
     private let optimizer: Adam
     private let totalSteps: Int
     private var generator: SeededGenerator
@@ -374,7 +379,7 @@ public final class DQN: RegisteredAgent {
         let steps = try checkpoint.integer("optimizer.steps")
         let restoredGlobalStep = try checkpoint.integer("global_step")
         let restoredVectorSteps = try checkpoint.integer("vector_steps")
-        let restoreReplay = ReplayBuffer.isSaved(in: checkpoint) ? try replayBuffer.prepareRestore(from: checkpoint) : nil
+        let restoreReplay = ReplayBuffer.isSaved(in: checkpoint) ? try replayBuffer.prepareRestore(from: checkpoint, actionCount: actionCount) : nil
         // Checks every name and shape before assigning any.
         try checkpoint.load(weights: weights, trainingState: trainingState, weightsOnly: false,
                             optionalPrefixes: ["replay."])

@@ -33,12 +33,31 @@ public struct NetworkConfiguration: Equatable, Sendable, Codable {
 
     /// Checks ranges; the message names the key.
     public func validate() throws(TrainingError) {
-        guard hiddenSizes.allSatisfy({ $0 > 0 }) else {
-            throw .invalidConfiguration("network.hidden_sizes must be positive, got \(hiddenSizes)")
+        try Require.that(hiddenSizes.count <= 64, "network.hidden_sizes may list at most 64 layers, got \(hiddenSizes.count)")
+        for size in hiddenSizes { try Require.count("network.hidden_sizes", size, in: 1...1_000_000) }
+        try Require.count("network.convolution_filters", convolutionFilters, in: 1...4_096)
+        try Require.count("network.convolution_dense_size", convolutionDenseSize, in: 1...1_000_000)
+    }
+
+    /// Bytes of one copy of the parameters of the trunk this configuration builds for
+    /// `observationShape` followed by a dense head of `outputs` (in floating point: no
+    /// overflow for any size).
+    public func parameterBytes(observationShape shape: [Int], outputs: Int) -> Double {
+        var parameters = 0.0
+        var width = Double(shape.reduce(1, *))
+        if Self.isImage(shape) {
+            let (h, w, c) = (Double(shape[0]), Double(shape[1]), Double(shape[2]))
+            let filters = Double(convolutionFilters), dense = Double(convolutionDenseSize)
+            parameters += 9 * c * filters + filters + (h - 2) * (w - 2) * filters * dense + dense
+            width = dense
+        } else {
+            for size in hiddenSizes.map(Double.init) {
+                parameters += width * size + size
+                width = size
+            }
         }
-        guard convolutionFilters > 0, convolutionDenseSize > 0 else {
-            throw .invalidConfiguration("network.convolution_filters and convolution_dense_size must be positive")
-        }
+        parameters += width * Double(outputs) + Double(outputs)
+        return 4 * parameters
     }
 
     /// Whether observations of this shape go through the convolutional trunk.

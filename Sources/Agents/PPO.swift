@@ -58,19 +58,27 @@ public final class PPO: RegisteredAgent {
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
-            func require(_ ok: Bool, _ message: String) throws(TrainingError) {
-                if !ok { throw .invalidConfiguration(message) }
-            }
-            try require(learningRate > 0, "learning_rate must be positive, got \(learningRate)")
-            try require(stepsPerRollout > 0, "steps_per_rollout must be positive, got \(stepsPerRollout)")
-            try require((0...1).contains(gamma), "gamma must be in [0, 1], got \(gamma)")
-            try require((0...1).contains(gaeLambda), "gae_lambda must be in [0, 1], got \(gaeLambda)")
-            try require(minibatches > 0 && (stepsPerRollout * copies) % minibatches == 0,
-                        "minibatches must divide steps_per_rollout × environments = \(stepsPerRollout * copies), got \(minibatches)")
-            try require(epochs > 0, "epochs must be positive, got \(epochs)")
-            try require(clipCoefficient > 0, "clip_coefficient must be positive, got \(clipCoefficient)")
-            try require(maxGradientNorm > 0, "max_gradient_norm must be positive, got \(maxGradientNorm)")
+            try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.count("steps_per_rollout", stepsPerRollout, in: 1...100_000_000)
+            try Require.value("gamma", gamma, in: 0...1)
+            try Require.value("gae_lambda", gaeLambda, in: 0...1)
+            let batch = stepsPerRollout * copies  // both bounded: no overflow
+            try Require.that(minibatches > 0 && minibatches <= batch && batch % minibatches == 0,
+                             "minibatches must divide steps_per_rollout × environments = \(batch), got \(minibatches)")
+            try Require.count("epochs", epochs, in: 1...10_000)
+            try Require.positive("clip_coefficient", clipCoefficient, atMost: 10)
+            try Require.nonNegative("entropy_coefficient", entropyCoefficient, atMost: 1e6)
+            try Require.nonNegative("value_coefficient", valueCoefficient, atMost: 1e6)
+            try Require.positive("max_gradient_norm", maxGradientNorm)
+            if let targetKL { try Require.positive("target_kl", targetKL) }
+            try Require.value("adam_epsilon", adamEpsilon, in: 0...1)
             try network.validate()
+        }
+
+        /// The rollout buffer and the networks with their gradients and Adam's moments.
+        public func estimatedMemory(for context: AgentContext) -> Double {
+            rolloutBufferBytes(steps: stepsPerRollout, copies: context.copies, observationSize: context.observationSpace.count)
+                + 4 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount + 1)
         }
     }
 
@@ -253,14 +261,20 @@ public final class PPO: RegisteredAgent {
     /// The rollout buffer, for tests.
     var bufferForTesting: RolloutBuffer { buffer }
 
+    /// The networks, Adam's state, the generator and the rollout filled so far.
     public func checkpoint() -> AgentCheckpoint {
-        .actorCritic(network, optimizer: optimizer, generator: generator)
+        var checkpoint = AgentCheckpoint.actorCritic(network, optimizer: optimizer, generator: generator)
+        buffer.save(into: &checkpoint)
+        return checkpoint
     }
 
     public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
-        if let restored = try checkpoint.restoreActorCritic(network, optimizer: optimizer, weightsOnly: weightsOnly) {
+        let rollout = weightsOnly ? nil : try buffer.prepareRestore(from: checkpoint, actionCount: network.actionCount)
+        if let restored = try checkpoint.restoreActorCritic(network, optimizer: optimizer, weightsOnly: weightsOnly,
+                                                            optionalPrefixes: ["rollout."]) {
             generator = restored
         }
+        rollout?()
     }
 }
 

@@ -1,4 +1,5 @@
 import Autodiff
+import Foundation
 import Environments
 import NeuralNet
 import SeededRandom
@@ -56,31 +57,33 @@ public final class REINFORCE: RegisteredAgent {
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
-            func require(_ ok: Bool, _ message: String) throws(TrainingError) {
-                if !ok { throw .invalidConfiguration(message) }
-            }
-            try require(learningRate > 0, "learning_rate must be positive, got \(learningRate)")
-            try require((0...1).contains(gamma), "gamma must be in [0, 1], got \(gamma)")
-            try require(episodesPerUpdate > 0, "episodes_per_update must be positive, got \(episodesPerUpdate)")
-            try require(valueCoefficient >= 0, "value_coefficient must not be negative, got \(valueCoefficient)")
-            try require(entropyCoefficient >= 0, "entropy_coefficient must not be negative, got \(entropyCoefficient)")
-            try require(maxGradientNorm.map { $0 > 0 } ?? true,
-                        "max_gradient_norm must be positive, got \(maxGradientNorm ?? 0)")
-            try require(adamEpsilon >= 0, "adam_epsilon must not be negative, got \(adamEpsilon)")
-            try require(!network.hiddenSizes.isEmpty && network.hiddenSizes.allSatisfy { $0 > 0 },
-                        "network hidden sizes must be positive, got \(network.hiddenSizes)")
+            try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.value("gamma", gamma, in: 0...1)
+            try Require.count("episodes_per_update", episodesPerUpdate, in: 1...100_000)
+            try Require.nonNegative("value_coefficient", valueCoefficient, atMost: 1e6)
+            try Require.nonNegative("entropy_coefficient", entropyCoefficient, atMost: 1e6)
+            if let maxGradientNorm { try Require.positive("max_gradient_norm", maxGradientNorm) }
+            try Require.value("adam_epsilon", adamEpsilon, in: 0...1)
+            try Require.that(!network.hiddenSizes.isEmpty, "network.hidden_sizes must name at least one layer, got []")
+            try network.validate()
+        }
+
+        /// The networks with their gradients and Adam's moments (episodes are kept as
+        /// they are played, bounded by the environment's time limit).
+        public func estimatedMemory(for context: AgentContext) -> Double {
+            4 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount + 1)
         }
     }
 
     /// One copy's episode so far: sₜ, aₜ, rₜ.
-    struct Trajectory {
+    struct Trajectory: Codable {
         var observations: [Float] = []
         var actions: [Int] = []
         var rewards: [Float] = []
     }
 
     /// A finished episode waiting for the update, with its discounted returns.
-    struct FinishedEpisode: Equatable {
+    struct FinishedEpisode: Equatable, Codable {
         var observations: [Float]
         var actions: [Int]
         var returns: [Float]
@@ -218,14 +221,56 @@ public final class REINFORCE: RegisteredAgent {
         network.choose(for: observation)
     }
 
+    /// What REINFORCE carries between updates: each copy's episode so far and the finished
+    /// episodes not yet learned from, saved as JSON in the checkpoint's state.
+    struct EpisodesInProgress: Codable {
+        var trajectories: [Trajectory]
+        var finished: [FinishedEpisode]
+    }
+
+    /// The networks, Adam's state, the generator and the episodes in progress.
     public func checkpoint() -> AgentCheckpoint {
-        .actorCritic(network, optimizer: optimizer, generator: generator)
+        var checkpoint = AgentCheckpoint.actorCritic(network, optimizer: optimizer, generator: generator)
+        let episodes = EpisodesInProgress(trajectories: trajectories, finished: finishedEpisodes)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // the same state gives the same bytes
+        if let data = try? encoder.encode(episodes) {
+            checkpoint.state["reinforce.episodes"] = String(decoding: data, as: UTF8.self)
+        }
+        return checkpoint
     }
 
     public func restore(from checkpoint: AgentCheckpoint, weightsOnly: Bool) throws(CheckpointError) {
+        let episodes = weightsOnly ? nil : try savedEpisodes(in: checkpoint)
         if let restored = try checkpoint.restoreActorCritic(network, optimizer: optimizer, weightsOnly: weightsOnly) {
             generator = restored
         }
+        if let episodes {
+            trajectories = episodes.trajectories
+            finishedEpisodes = episodes.finished
+        }
+    }
+
+    /// The episodes saved by `checkpoint()`, checked (one trajectory per copy, whole
+    /// observations, valid actions, finite numbers); empty ones when none were saved.
+    private func savedEpisodes(in checkpoint: AgentCheckpoint) throws(CheckpointError) -> EpisodesInProgress {
+        guard let text = checkpoint.state["reinforce.episodes"] else {
+            return EpisodesInProgress(trajectories: Array(repeating: Trajectory(), count: trajectories.count), finished: [])
+        }
+        let invalid = CheckpointError.valueOutOfRange(
+            name: "reinforce.episodes", value: "\(text.prefix(60))…",
+            expected: "\(trajectories.count) trajectories of whole observations, valid actions and finite numbers")
+        guard let episodes = try? JSONDecoder().decode(EpisodesInProgress.self, from: Data(text.utf8)) else { throw invalid }
+        let actionCount = network.actionCount, size = observationSize
+        func valid(_ observations: [Float], _ actions: [Int], _ numbers: [Float]) -> Bool {
+            observations.count == actions.count * size && actions.allSatisfy { (0..<actionCount).contains($0) }
+                && observations.allSatisfy(\.isFinite) && numbers.allSatisfy(\.isFinite)
+        }
+        guard episodes.trajectories.count == trajectories.count,
+              episodes.trajectories.allSatisfy({ valid($0.observations, $0.actions, $0.rewards) && $0.rewards.count == $0.actions.count }),
+              episodes.finished.allSatisfy({ valid($0.observations, $0.actions, $0.returns) && $0.returns.count == $0.actions.count })
+        else { throw invalid }
+        return episodes
     }
 }
 

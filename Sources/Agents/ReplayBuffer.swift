@@ -176,13 +176,10 @@ extension ReplayBuffer {
     /// changes unless every tensor and value is present and consistent, so a caller can
     /// check all its parts before applying any.
     public func prepareRestore(
-        from checkpoint: AgentCheckpoint, prefix: String = "replay."
+        from checkpoint: AgentCheckpoint, actionCount: Int, prefix: String = "replay."
     ) throws(CheckpointError) -> () -> Void {
         func integer(_ key: String) throws(CheckpointError) -> Int {
-            guard let value = Int(try checkpoint.value(prefix + key)) else {
-                throw .corruptHeader(path: "checkpoint", reason: "\(prefix + key) is not a number")
-            }
-            return value
+            try checkpoint.integer(prefix + key)
         }
         let savedCapacity = try integer("capacity"), savedPosition = try integer("position"), n = try integer("count")
         guard savedCapacity == capacity else {
@@ -195,14 +192,15 @@ extension ReplayBuffer {
         func entry(_ name: String, _ shape: [Int]) throws(CheckpointError) -> [Float] {
             guard let entry = checkpoint.tensors[prefix + name] else { throw .missingTensor(name: prefix + name) }
             guard entry.shape == shape else { throw .shapeMismatch(name: prefix + name, expected: shape, found: entry.shape) }
+            guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: prefix + name) }
             return entry.scalars
         }
         let savedObservations = try entry("observations", [n, observationSize])
         let savedNext = try entry("next_observations", [n, observationSize])
         let savedActions = try entry("actions", [n]), savedRewards = try entry("rewards", [n])
         let savedTerminated = try entry("terminated", [n])
-        for a in savedActions where a < 0 || a != a.rounded() {
-            throw .corruptHeader(path: "checkpoint", reason: "\(prefix)actions holds \(a), not an action")
+        for a in savedActions where !(a >= 0 && a < Float(actionCount) && a == a.rounded()) {
+            throw .valueOutOfRange(name: prefix + "actions", value: "\(a)", expected: "an action in 0..<\(actionCount)")
         }
         return { [self] in
             observations.replaceSubrange(0..<(n * observationSize), with: savedObservations)

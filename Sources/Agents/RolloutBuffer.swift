@@ -1,4 +1,5 @@
 import Autodiff
+import NeuralNet
 import SeededRandom
 
 /// On-policy storage for PPO and A2C, as Stable-Baselines3's rollout buffer: `steps`
@@ -83,6 +84,61 @@ public final class RolloutBuffer {
         }
         return batch
     }
+}
+
+// MARK: - Saving a partly filled rollout with a checkpoint
+
+extension RolloutBuffer {
+    /// The rows filled so far under `rollout.` (nothing when the rollout is empty), so a
+    /// checkpoint taken between two updates resumes with the same rollout.
+    public func save(into checkpoint: inout AgentCheckpoint) {
+        guard position > 0 else { return }
+        let n = position * copies
+        func entry(_ values: [Float], _ shape: [Int]) -> SafeTensors.Entry { SafeTensors.Entry(shape: shape, scalars: values) }
+        checkpoint.tensors["rollout.observations"] = entry(Array(observations[0..<(n * observationSize)]), [n, observationSize])
+        checkpoint.tensors["rollout.actions"] = entry(actions[0..<n].map(Float.init), [n])
+        checkpoint.tensors["rollout.log_probabilities"] = entry(Array(logProbabilities[0..<n]), [n])
+        checkpoint.tensors["rollout.values"] = entry(Array(values[0..<n]), [n])
+        checkpoint.tensors["rollout.rewards"] = entry(Array(rewards[0..<n]), [n])
+        checkpoint.tensors["rollout.episode_ended"] = entry(episodeEnded[0..<n].map { $0 ? 1 : 0 }, [n])
+        checkpoint.state["rollout.position"] = String(position)
+    }
+
+    /// Checks the rows saved by `save(into:)` (none saved: an empty rollout) and returns a
+    /// closure that loads them, so a caller can check everything before changing anything.
+    public func prepareRestore(from checkpoint: AgentCheckpoint, actionCount: Int) throws(CheckpointError) -> () -> Void {
+        guard checkpoint.state["rollout.position"] != nil else { return { [self] in position = 0 } }
+        let rows = try checkpoint.integer("rollout.position", in: 1...(steps - 1))
+        let n = rows * copies
+        func entry(_ name: String, _ shape: [Int]) throws(CheckpointError) -> [Float] {
+            guard let entry = checkpoint.tensors["rollout." + name] else { throw .missingTensor(name: "rollout." + name) }
+            guard entry.shape == shape else { throw .shapeMismatch(name: "rollout." + name, expected: shape, found: entry.shape) }
+            guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: "rollout." + name) }
+            return entry.scalars
+        }
+        let savedObservations = try entry("observations", [n, observationSize])
+        let savedActions = try entry("actions", [n])
+        for a in savedActions where !(a >= 0 && a < Float(actionCount) && a == a.rounded()) {
+            throw .valueOutOfRange(name: "rollout.actions", value: "\(a)", expected: "an action in 0..<\(actionCount)")
+        }
+        let savedLogProbabilities = try entry("log_probabilities", [n]), savedValues = try entry("values", [n])
+        let savedRewards = try entry("rewards", [n]), savedEnded = try entry("episode_ended", [n])
+        return { [self] in
+            observations.replaceSubrange(0..<(n * observationSize), with: savedObservations)
+            actions.replaceSubrange(0..<n, with: savedActions.map { Int($0) })
+            logProbabilities.replaceSubrange(0..<n, with: savedLogProbabilities)
+            values.replaceSubrange(0..<n, with: savedValues)
+            rewards.replaceSubrange(0..<n, with: savedRewards)
+            episodeEnded.replaceSubrange(0..<n, with: savedEnded.map { $0 != 0 })
+            position = rows
+        }
+    }
+}
+
+/// The bytes a rollout buffer of `steps × copies` transitions holds: the observation, the
+/// log-probability, value and reward (Float), the action (Int) and the episode flag.
+public func rolloutBufferBytes(steps: Int, copies: Int, observationSize: Int) -> Double {
+    Double(steps) * Double(copies) * (Double(observationSize + 3) * 4 + 8 + 1)
 }
 
 /// `values[indices]` as a 1-D tensor.

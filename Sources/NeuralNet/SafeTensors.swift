@@ -10,6 +10,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case unexpectedTensor(name: String)
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case writeFailed(path: String, reason: String)
+    case nonFiniteValue(name: String)
+    case valueOutOfRange(name: String, value: String, expected: String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,11 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
                 + "it was saved from a different network"
         case .writeFailed(let path, let reason):
             return "cannot write checkpoint \(path): \(reason)"
+        case .nonFiniteValue(let name):
+            return "tensor '\(name)' holds NaN or infinite values: the checkpoint is corrupt or was saved from a run "
+                + "that diverged; resume from an earlier checkpoint or retrain"
+        case .valueOutOfRange(let name, let value, let expected):
+            return "the checkpoint's '\(name)' is \(value), but it must be \(expected): the checkpoint is corrupt"
         }
     }
 }
@@ -90,7 +97,12 @@ public enum SafeTensors {
         }
     }
 
-    /// Decodes a whole file: every tensor by name, and the metadata.
+    /// The largest header accepted (the Python package's own limit).
+    public static let maximumHeaderLength = 100_000_000
+
+    /// Decodes a whole file: every tensor by name, and the metadata. Every length, shape
+    /// and offset is checked before anything is allocated: the tensors must cover the data
+    /// exactly, back to back in some order (no gap, overlap or trailing byte), each name once.
     public static func decode(_ data: Data, path: String = "<memory>") throws(CheckpointError)
         -> (tensors: [String: Entry], metadata: [String: String])
     {
@@ -98,19 +110,26 @@ public enum SafeTensors {
             throw .truncated(path: path, reason: "\(data.count) bytes, fewer than the 8-byte header length")
         }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(maximumHeaderLength) else {
+            throw .corruptHeader(path: path, reason: "the header claims \(headerLength) bytes, more than the \(maximumHeaderLength) allowed")
+        }
         guard headerLength <= UInt64(data.count - 8) else {
             throw .truncated(path: path, reason: "the header claims \(headerLength) bytes but only \(data.count - 8) follow")
         }
         let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        if let duplicate = duplicateTopLevelKey(in: headerData) {
+            throw .corruptHeader(path: path, reason: "the header names '\(duplicate)' twice")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: headerData),
               let header = object as? [String: Any]
         else {
             throw .corruptHeader(path: path, reason: "the header is not a JSON object")
         }
-        let body = data.subdata(in: (8 + Int(headerLength))..<data.count)
+        let bodyStart = 8 + Int(headerLength), bodyCount = data.count - bodyStart
         var metadata: [String: String] = [:]
-        var tensors: [String: Entry] = [:]
-        for (name, value) in header {
+        var layout: [(name: String, shape: [Int], start: Int, end: Int)] = []
+        for name in header.keys.sorted() {
+            let value = header[name]!
             if name == "__metadata__" {
                 guard let m = value as? [String: String] else {
                     throw .corruptHeader(path: path, reason: "__metadata__ must map strings to strings")
@@ -119,31 +138,103 @@ public enum SafeTensors {
                 continue
             }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2, shape.allSatisfy({ $0 >= 0 })
+                  let shapeValues = info["shape"] as? [Any], let offsetValues = info["data_offsets"] as? [Any]
             else {
                 throw .corruptHeader(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets")
             }
             guard dtype == "F32" else { throw .unsupportedDType(name: name, dtype: dtype) }
-            let count = shape.reduce(1, *)
+            let shape = shapeValues.compactMap(wholeNumber), offsets = offsetValues.compactMap(wholeNumber)
+            guard shape.count == shapeValues.count, shape.count <= 8, shape.allSatisfy({ $0 >= 0 }) else {
+                throw .corruptHeader(path: path, reason: "entry '\(name)' has shape \(shapeValues), not up to 8 whole numbers ≥ 0")
+            }
+            guard offsets.count == 2, offsetValues.count == 2 else {
+                throw .corruptHeader(path: path, reason: "entry '\(name)' has data_offsets \(offsetValues), not two whole numbers")
+            }
+            // Sizes are multiplied with overflow checks: a hostile shape must not wrap around.
+            var count = 1
+            for dimension in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= Int.max / 8 else {
+                    throw .corruptHeader(path: path, reason: "entry '\(name)' has shape \(shape), more elements than any file holds")
+                }
+                count = product
+            }
+            guard count * 4 <= bodyCount else {
+                throw .truncated(path: path, reason: "tensor '\(name)' of shape \(shape) needs \(count * 4) bytes but the body holds \(bodyCount)")
+            }
             let (start, end) = (offsets[0], offsets[1])
             guard start >= 0, end >= start, end - start == count * 4 else {
                 throw .corruptHeader(path: path, reason: "entry '\(name)' has \(end - start) bytes for shape \(shape)")
             }
-            guard end <= body.count else {
-                throw .truncated(path: path, reason: "tensor '\(name)' ends at byte \(end) of a \(body.count)-byte body")
+            guard end <= bodyCount else {
+                throw .truncated(path: path, reason: "tensor '\(name)' ends at byte \(end) of a \(bodyCount)-byte body")
             }
-            var scalars = [Float](repeating: 0, count: count)
-            body.withUnsafeBytes { raw in
-                for i in 0..<count {
-                    let bits = raw.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)
-                    scalars[i] = Float(bitPattern: UInt32(littleEndian: bits))
+            layout.append((name, shape, start, end))
+        }
+        var covered = 0
+        for entry in layout.sorted(by: { ($0.start, $0.end) < ($1.start, $1.end) }) {
+            guard entry.start == covered else {
+                throw .corruptHeader(path: path, reason: entry.start < covered
+                    ? "tensor '\(entry.name)' overlaps another at byte \(entry.start)"
+                    : "bytes \(covered)..<\(entry.start) belong to no tensor")
+            }
+            covered = entry.end
+        }
+        guard covered == bodyCount else {
+            throw .corruptHeader(path: path, reason: "\(bodyCount - covered) bytes follow the last tensor")
+        }
+        var tensors: [String: Entry] = [:]
+        data.withUnsafeBytes { raw in
+            for entry in layout {
+                let count = (entry.end - entry.start) / 4
+                let base = bodyStart + entry.start
+                let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for i in 0..<count {
+                        let bits = raw.loadUnaligned(fromByteOffset: base + 4 * i, as: UInt32.self)
+                        buffer[i] = Float(bitPattern: UInt32(littleEndian: bits))
+                    }
+                    initialized = count
                 }
+                tensors[entry.name] = Entry(shape: entry.shape, scalars: scalars)
             }
-            tensors[name] = Entry(shape: shape, scalars: scalars)
         }
         return (tensors, metadata)
+    }
+
+    /// A JSON number that is a whole number representable as `Int`, else nil (values
+    /// beyond 2⁵³ may be rounded, which the size checks then refuse).
+    private static func wholeNumber(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.rounded() == double else { return nil }
+        return Int(exactly: double)
+    }
+
+    /// The first key of the header's top-level object that appears twice (as written,
+    /// escapes included), or nil. JSONSerialization keeps one of them silently.
+    static func duplicateTopLevelKey(in json: Data) -> String? {
+        var seen: Set<[UInt8]> = []
+        var depth = 0, inString = false, escaped = false
+        var current: [UInt8] = [], last: [UInt8]? = nil
+        for byte in json {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true }
+                else if byte == UInt8(ascii: "\"") { inString = false; last = current; continue }
+                if depth == 1 { current.append(byte) }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true; current = []
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; last = nil
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1; last = nil
+            case UInt8(ascii: ":"):
+                if depth == 1, let key = last, !seen.insert(key).inserted { return String(decoding: key, as: UTF8.self) }
+                last = nil
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): break
+            default: last = nil
+            }
+        }
+        return nil
     }
 
     /// Reads a whole file.

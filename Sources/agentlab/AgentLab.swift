@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Environments
 import Foundation
@@ -28,9 +29,18 @@ struct AgentLab: ParsableCommand {
             Foundation.exit(ExitCode.usageError.rawValue)
         } catch ExitCodeError.trainingFailed {
             Foundation.exit(1)
-        } catch ExitCodeError.interrupted {
-            Foundation.exit(130)
+        } catch ExitCodeError.interrupted(let signal) {
+            Foundation.exit(128 + signal)
         } catch let error as EnvironmentError {
+            printError(error.description)
+            Foundation.exit(ExitCode.usageError.rawValue)
+        } catch let error as RunFolderError {
+            printError(error.description)
+            Foundation.exit(ExitCode.usageError.rawValue)
+        } catch let error as ConfigurationError {
+            printError(error.description)
+            Foundation.exit(ExitCode.usageError.rawValue)
+        } catch let error as TrainingError {
             printError(error.description)
             Foundation.exit(ExitCode.usageError.rawValue)
         } catch {

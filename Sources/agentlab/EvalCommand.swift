@@ -42,20 +42,30 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Pass threshold on the mean return (default: the environment's reward threshold; negative values work: --min-return -13).")
     var minReturn: Double?
 
-    @Option(help: "Write the full report as JSON to this file.")
+    @Option(help: "Write the full report as JSON to this file (- for standard output).")
     var json: String?
 
-    @Option(help: "Write a JUnit XML report (one test case per run) to this file.")
+    @Option(help: "Write a JUnit XML report (one test case per run) to this file (- for standard output).")
     var junit: String?
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("name at least one run folder") }
         guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
         guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive, got \(maxSteps)") }
+        guard episodes <= Self.maximumEpisodes else {
+            throw ValidationError("--episodes must be at most \(Self.maximumEpisodes), got \(episodes)")
+        }
+        if let minReturn, !minReturn.isFinite { throw ValidationError("--min-return must be a finite number, got \(minReturn)") }
+        if json == "-" && junit == "-" { throw ValidationError("--json and --junit cannot both write to standard output") }
     }
 
+    /// The most episodes one evaluation plays (their results are kept in memory).
+    static let maximumEpisodes = 1_000_000
+
     func run() throws {
-        // Load every run first: a bad one stops the command before any evaluation.
+        // Check the outputs and load every run first: a bad one stops the command before any evaluation.
+        let jsonOutput = try json.map { try OutputFile(option: "--json", path: $0) }
+        let junitOutput = try junit.map { try OutputFile(option: "--junit", path: $0) }
         var loaded: [TrainedRun] = []
         for path in runs {
             do { loaded.append(try TrainedRun(path)) } catch { throw UsageError(error.description) }
@@ -75,21 +85,20 @@ struct EvalCommand: ParsableCommand {
             let seconds = Double(monotonicNanoseconds() - start) / 1e9
             let report = EvaluationReport(run: run, episodes: results, seed: seed, stochastic: stochastic,
                                           minimumReturn: minReturn ?? spec.rewardThreshold, seconds: seconds)
-            print(report.summary)
+            // With a report on standard output, the summary goes to standard error.
+            if json == "-" || junit == "-" {
+                FileHandle.standardError.write(Data((report.summary + "\n").utf8))
+            } else {
+                print(report.summary)
+            }
             reports.append(report)
         }
-        if let json {
+        if let jsonOutput {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do {
-                try encoder.encode(reports).write(to: URL(fileURLWithPath: json), options: .atomic)
-            } catch { throw UsageError("cannot write \(json): \(error.localizedDescription)") }
+            try jsonOutput.write(try encoder.encode(reports) + Data("\n".utf8))
         }
-        if let junit {
-            do {
-                try Data(EvaluationReport.junit(reports).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
-            } catch { throw UsageError("cannot write \(junit): \(error.localizedDescription)") }
-        }
+        try junitOutput?.write(Data(EvaluationReport.junit(reports).utf8))
         if reports.contains(where: { !$0.passed }) { throw ExitCode.failure }
     }
 }

@@ -51,12 +51,14 @@ func resolvePlaybackTarget(_ target: String, policy: PolicyChoice, seed: UInt64)
     }
 }
 
-/// Runs `body`, turning viewer failures into a message on stderr and exit status 1 (a
-/// missing display, an unwritable file), and missing folders into usage errors.
+/// Runs `body`, turning viewer failures into a message on stderr: exit status 2 for what
+/// the user can fix in the command (an output that cannot be written), 1 for the machine
+/// (no display, SDL failing, a missing font).
 func reportingViewerErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as ViewerError {
+        if case .cannotWrite = error { throw UsageError(error.description) }
         printError(error.description)
         throw ExitCode.failure
     }

@@ -59,23 +59,18 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
         if let environments, environments <= 0 { throw ValidationError("--environments must be positive, got \(environments)") }
+        if let out, out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
+        if let resume, resume.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--resume must name a run folder, got an empty path") }
         if resume != nil, env != nil || algo != nil || config != nil || out != nil || seed != nil || environments != nil || saveReplay {
             throw ValidationError("--resume continues a run as it was configured: only --steps may be given with it")
         }
     }
 
     func run() throws {
-        let session: TrainingSession
-        do {
-            session = try resume.map { try TrainingSession(resuming: RunFolder($0), steps: steps) }
-                ?? TrainingSession(starting: resolvedConfiguration(), in: outputFolder(), force: force)
-        } catch let error as ConfigurationError {
-            throw UsageError(error.description)
-        } catch let error as TrainingError {
-            throw UsageError(error.description)
-        } catch let error as RunFolderError {
-            throw UsageError(error.description)
-        }
+        // Configuration, checkpoint and disk errors (a full disk included) exit with status 2
+        // through AgentLab.main, each with its message.
+        let session = try resume.map { try TrainingSession(resuming: RunFolder($0), steps: steps) }
+            ?? TrainingSession(starting: resolvedConfiguration(), in: outputFolder(), force: force)
         try session.run()
     }
 
@@ -83,18 +78,15 @@ struct TrainCommand: ParsableCommand {
     private func resolvedConfiguration() throws -> RunConfiguration {
         var fileTree = ConfigurationValue.object([:])
         if let config {
-            let text: String
-            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-                throw ConfigurationError.unreadable(config, reason: "no such file or not UTF-8 text")
-            }
-            fileTree = try ConfigurationValue.parse(yaml: text, file: config)
+            fileTree = try ConfigurationValue.parse(yaml: ConfigurationValue.readText(of: config), file: config)
         }
-        func fileString(_ key: String) -> String? {
-            if case .object(let o) = fileTree, case .string(let s)? = o[key] { return s }
-            return nil
+        func fileString(_ key: String) throws(ConfigurationError) -> String? {
+            guard case .object(let o) = fileTree, let value = o[key] else { return nil }
+            guard case .string(let s) = value else { throw .wrongType(key: key, expected: "a name (text)") }
+            return s
         }
-        let environment = env ?? fileString("environment") ?? "CartPole-v1"
-        let algorithm = algo ?? fileString("algorithm") ?? "ppo"
+        let environment = try env ?? fileString("environment") ?? "CartPole-v1"
+        let algorithm = try algo ?? fileString("algorithm") ?? "ppo"
         _ = try EnvironmentRegistry.standard.spec(id: environment)
         let spec = try AlgorithmRegistry.standard.spec(named: algorithm)
         let preset = try ConfigurationValue(encoding: RunConfiguration(preset: spec, environment: environment))

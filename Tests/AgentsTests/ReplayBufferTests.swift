@@ -149,7 +149,7 @@ final class ReplayBufferTests: XCTestCase {
         XCTAssertEqual(checkpoint.tensors["replay.terminated"], SafeTensors.Entry(shape: [3], scalars: [1, 1, 0]))
 
         let copy = ReplayBuffer(capacity: 3, observationSize: 2)
-        try copy.prepareRestore(from: checkpoint)()
+        try copy.prepareRestore(from: checkpoint, actionCount: 4)()
         XCTAssertEqual(copy.observations, buffer.observations)
         XCTAssertEqual(copy.nextObservations, buffer.nextObservations)
         XCTAssertEqual(copy.actions, buffer.actions)
@@ -160,13 +160,44 @@ final class ReplayBufferTests: XCTestCase {
 
         let larger = ReplayBuffer(capacity: 4, observationSize: 2)
         addNumbered(larger, 9)
-        XCTAssertThrowsError(try larger.prepareRestore(from: checkpoint))
+        XCTAssertThrowsError(try larger.prepareRestore(from: checkpoint, actionCount: 4))
         var damaged = checkpoint
         damaged.tensors["replay.rewards"] = SafeTensors.Entry(shape: [2], scalars: [0, 0])
-        XCTAssertThrowsError(try copy.prepareRestore(from: damaged)) { error in
+        XCTAssertThrowsError(try copy.prepareRestore(from: damaged, actionCount: 4)) { error in
             XCTAssertEqual(error as? CheckpointError, .shapeMismatch(name: "replay.rewards", expected: [3], found: [2]))
         }
         XCTAssertEqual(larger.count, 1)
         XCTAssertEqual(larger.actions, [9, 0, 0, 0])
+    }
+
+    /// Hostile saved values are refused by name before anything changes: actions that are
+    /// no action (huge, infinite, beyond the action space), NaN observations, counts past
+    /// any run.
+    func testHostileSavedValuesAreRefused() throws {
+        let buffer = ReplayBuffer(capacity: 3, observationSize: 2)
+        for k in 0..<2 { addNumbered(buffer, k) }
+        var checkpoint = AgentCheckpoint()
+        buffer.save(into: &checkpoint)
+        let fresh = ReplayBuffer(capacity: 3, observationSize: 2)
+        for bad: Float in [1e30, .infinity, -1, 4, 0.5, .nan] {
+            var damaged = checkpoint
+            damaged.tensors["replay.actions"] = SafeTensors.Entry(shape: [2], scalars: [0, bad])
+            XCTAssertThrowsError(try fresh.prepareRestore(from: damaged, actionCount: 4), "action \(bad)") { error in
+                switch error as? CheckpointError {
+                case .valueOutOfRange(let name, _, _)? where bad.isFinite: XCTAssertEqual(name, "replay.actions")
+                case .nonFiniteValue(let name)? where !bad.isFinite: XCTAssertEqual(name, "replay.actions")
+                default: XCTFail("action \(bad): \(error)")
+                }
+            }
+        }
+        var damaged = checkpoint
+        damaged.tensors["replay.observations"] = SafeTensors.Entry(shape: [2, 2], scalars: [0, .nan, 1, 1])
+        XCTAssertThrowsError(try fresh.prepareRestore(from: damaged, actionCount: 4)) { error in
+            XCTAssertEqual(error as? CheckpointError, .nonFiniteValue(name: "replay.observations"))
+        }
+        damaged = checkpoint
+        damaged.state["replay.count"] = String(Int.max)
+        XCTAssertThrowsError(try fresh.prepareRestore(from: damaged, actionCount: 4))
+        XCTAssertEqual(fresh.count, 0)
     }
 }

@@ -39,28 +39,17 @@ indirect enum ConfigurationValue: Codable, Equatable {
         self = try JSONDecoder().decode(ConfigurationValue.self, from: data)
     }
 
-    /// The tree decoded as `type`; a type mismatch names the key path.
+    /// The tree decoded as `type`; a mismatch names the key path and the value found.
     func decoded<T: Decodable>(as type: T.Type) throws(ConfigurationError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
-        } catch let DecodingError.typeMismatch(expected, context) {
-            throw .wrongType(key: Self.path(context.codingPath), expected: "\(expected)")
-        } catch let DecodingError.valueNotFound(expected, context) {
-            throw .wrongType(key: Self.path(context.codingPath), expected: "\(expected)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw .wrongType(key: Self.path(context.codingPath), expected: context.debugDescription)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw .wrongType(key: Self.path(context.codingPath + [key]), expected: "a value")
+            return try T(from: ConfigurationDecoder(self))
         } catch let error as ConfigurationError {
             throw error
+        } catch let DecodingError.dataCorrupted(context) {
+            throw .wrongType(key: ConfigurationDecoder.path(context.codingPath), expected: context.debugDescription)
         } catch {
             throw .wrongType(key: "?", expected: "\(error)")
         }
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            .replacingOccurrences(of: ".[", with: "[")
     }
 
     /// A value parsed by Yams (`Int`, `Double`, `Bool`, `String`, arrays, mappings).
@@ -68,7 +57,9 @@ indirect enum ConfigurationValue: Codable, Equatable {
         switch value {
         case let v as Bool: self = .bool(v)
         case let v as Int: self = .int(v)
-        case let v as Double: self = .double(v)
+        case let v as Double:
+            guard v.isFinite else { throw .wrongType(key: path, expected: "a finite number, not \(v)") }
+            self = .double(v)
         case let v as String: self = .string(v)
         case let v as [Any]:
             var items: [ConfigurationValue] = []
@@ -145,17 +136,108 @@ indirect enum ConfigurationValue: Codable, Equatable {
         }
     }
 
-    /// Parses YAML text into a tree.
+    /// The most bytes a configuration file may hold.
+    static let maximumFileSize = 1 << 20
+    /// The deepest nesting of lists and mappings a configuration may have.
+    static let maximumDepth = 32
+    /// The most values a configuration may expand to, aliases included.
+    static let maximumValueCount = 10_000
+
+    /// The text of the configuration file at `path`, after checking that it is a regular
+    /// file of at most `maximumFileSize` bytes of UTF-8.
+    static func readText(of path: String) throws(ConfigurationError) -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw .unreadable(path, reason: "no such file") }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path, reason: "it is not a regular file") }
+        guard status.st_size <= maximumFileSize else {
+            throw .unreadable(path, reason: "it is \(status.st_size) bytes; a configuration may hold at most \(maximumFileSize)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path, reason: "cannot read it") }
+        guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(path, reason: "it is not UTF-8 text") }
+        return text
+    }
+
+    /// Parses YAML text into a tree. Hostile text is refused before it can cost memory or
+    /// stack: its size, its nesting (estimated from the text before parsing, then measured
+    /// with aliases expanded) and the number of values it expands to are all capped.
     static func parse(yaml text: String, file: String) throws(ConfigurationError) -> ConfigurationValue {
-        let loaded: Any?
+        guard text.utf8.count <= maximumFileSize else {
+            throw .unreadable(file, reason: "it is \(text.utf8.count) bytes; a configuration may hold at most \(maximumFileSize)")
+        }
+        let depth = nestingBound(of: text)
+        guard depth <= maximumDepth else {
+            throw .unreadable(file, reason: "it nests lists and mappings \(depth) levels deep (or is indented that far); "
+                + "a configuration may nest at most \(maximumDepth)")
+        }
+        let node: Node?
         do {
-            loaded = try Yams.load(yaml: text)
+            node = try Yams.compose(yaml: text)
         } catch {
             throw .unreadable(file, reason: "not valid YAML: \(error)")
         }
-        guard let loaded else { return .object([:]) }
+        guard let node else { return .object([:]) }
+        var budget = maximumValueCount
+        guard fitsLimits(node, depth: 0, budget: &budget) else {
+            throw .unreadable(file, reason: "it expands to more than \(maximumValueCount) values or deeper than "
+                + "\(maximumDepth) levels (through aliases?); a configuration needs far fewer")
+        }
+        let loaded = Constructor.default.any(from: node)
         guard loaded is [String: Any] else { throw .unreadable(file, reason: "the top level must be a mapping of keys to values") }
         return try ConfigurationValue(yaml: loaded, path: "")
+    }
+
+    /// Whether `node`, aliases expanded, stays within `maximumDepth` and `budget` values.
+    private static func fitsLimits(_ node: Node, depth: Int, budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0, depth <= maximumDepth else { return false }
+        switch node {
+        case .scalar: return true
+        case .sequence(let items):
+            for item in items where !fitsLimits(item, depth: depth + 1, budget: &budget) { return false }
+            return true
+        case .mapping(let pairs):
+            for (key, value) in pairs {
+                guard fitsLimits(key, depth: depth + 1, budget: &budget),
+                      fitsLimits(value, depth: depth + 1, budget: &budget) else { return false }
+            }
+            return true
+        }
+    }
+
+    /// An upper bound on how deep `text` nests, read from the text alone: on each line, the
+    /// indentation plus the `- ` items that open it plus the open brackets (outside quotes
+    /// and comments). Generous (every space counts as a level), and cheap enough to run
+    /// before the parser, whose recursion a deep file would otherwise exhaust.
+    static func nestingBound(of text: String) -> Int {
+        var deepest = 0, brackets = 0
+        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            var index = line.startIndex, level = 0
+            while index < line.endIndex, line[index] == UInt8(ascii: " ") { level += 1; index = line.index(after: index) }
+            var quote: UInt8? = nil, previous = UInt8(ascii: " "), atItem = true
+            while index < line.endIndex {
+                let byte = line[index]
+                if let open = quote {
+                    if byte == open { quote = nil }
+                } else if byte == UInt8(ascii: "#"), previous == UInt8(ascii: " ") {
+                    break
+                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                    quote = byte
+                } else if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
+                    brackets += 1
+                } else if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") {
+                    brackets = max(0, brackets - 1)
+                } else if byte == UInt8(ascii: "-"), atItem {
+                    level += 1
+                }
+                // Items open levels only before the line's first other character.
+                if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "-") { atItem = false }
+                deepest = max(deepest, level + brackets)
+                previous = byte
+                index = line.index(after: index)
+            }
+            deepest = max(deepest, level + brackets)
+        }
+        return deepest
     }
 }
 

@@ -1,15 +1,31 @@
 import Foundation
 import Synchronization
 
-/// Set by Ctrl-C; the training loop checks it every step and stops cleanly.
-nonisolated let stopRequested = Atomic<Bool>(false)
+/// The signal that asked training to stop (SIGINT, SIGTERM or SIGHUP), or 0; the training
+/// loop checks it every step, stops cleanly and saves.
+nonisolated let stopSignal = Atomic<Int32>(0)
 
-/// Installs the Ctrl-C handler: the first press asks training to stop after the current
-/// step (the checkpoint is then saved); a second press quits at once.
-func installInterruptHandler() {
-    signal(SIGINT) { _ in
-        stopRequested.store(true, ordering: .relaxed)
-        signal(SIGINT, SIG_DFL)
+/// Installs the stop handlers: Ctrl-C (SIGINT), SIGTERM and SIGHUP all ask training to stop
+/// after the current step (the checkpoint is then saved, and the process exits with
+/// 128 + the signal's number); a second signal of any of them ends the process at once.
+func installStopHandlers() {
+    for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+        signal(signalNumber) { received in
+            stopSignal.store(received, ordering: .relaxed)
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+            signal(SIGHUP, SIG_DFL)
+        }
+    }
+}
+
+/// A signal's conventional name.
+func signalName(_ number: Int32) -> String {
+    switch number {
+    case SIGINT: "Ctrl-C (SIGINT)"
+    case SIGTERM: "SIGTERM"
+    case SIGHUP: "SIGHUP"
+    default: "signal \(number)"
     }
 }
 

@@ -92,17 +92,38 @@ struct RunConfiguration: Codable, Equatable {
             && a.saveReplay == b.saveReplay && a.settings.isEqual(to: b.settings)
     }
 
+    /// Decodes a configuration tree strictly: every key must be one a run of its algorithm
+    /// has (a misspelt or foreign key is named), every value of its type.
+    static func decoded(from tree: ConfigurationValue) throws(ConfigurationError) -> RunConfiguration {
+        guard case .object(let top) = tree, let name = top["algorithm"] else {
+            throw .wrongType(key: "algorithm", expected: "an algorithm name (\(AlgorithmRegistry.standard.names.joined(separator: ", ")))")
+        }
+        guard case .string(let algorithm) = name else {
+            throw .wrongType(key: "algorithm", expected: "an algorithm name (\(AlgorithmRegistry.standard.names.joined(separator: ", ")))")
+        }
+        let spec: AlgorithmSpec
+        do { spec = try AlgorithmRegistry.standard.spec(named: algorithm) } catch {
+            throw .invalidValue(key: "algorithm", reason: error.description)
+        }
+        let defaults: ConfigurationValue
+        do { defaults = try ConfigurationValue(encoding: RunConfiguration(preset: spec, environment: "")) } catch {
+            throw .invalidValue(key: algorithm, reason: "its defaults cannot be encoded: \(error)")
+        }
+        _ = try defaults.overlaid(with: tree, optionalKeys: spec.optionalKeys)
+        return try tree.decoded(as: RunConfiguration.self)
+    }
+
     /// Checks every range; the message names the key.
     func validate() throws(TrainingError) {
-        func require(_ ok: Bool, _ message: String) throws(TrainingError) {
-            if !ok { throw .invalidConfiguration(message) }
-        }
         _ = try algorithmSpec
-        try require(steps > 0, "steps must be positive, got \(steps)")
-        try require(environments > 0 && environments <= 4096, "environments must be in 1...4096, got \(environments)")
-        try require(checkpointInterval > 0, "checkpoint_interval must be positive, got \(checkpointInterval)")
+        try Require.count("steps", steps, in: 1...Self.maximumSteps)
+        try Require.count("environments", environments, in: 1...4096)
+        try Require.count("checkpoint_interval", checkpointInterval, in: 1...Self.maximumSteps)
         try settings.validate(copies: environments)
     }
+
+    /// The longest run: far beyond any real one, far from overflowing a step counter.
+    static let maximumSteps = 1_000_000_000_000
 
     /// Builds the agent the configuration describes, through the algorithm's registry entry.
     func makeAgent(observationSpace: Box, actionCount: Int) throws(TrainingError) -> any Agent {

@@ -3,8 +3,10 @@ import Foundation
 import NeuralNet
 
 /// A training run's folder: `config.yaml` (fully resolved), `metrics.csv`,
-/// `checkpoint.safetensors` with `checkpoint.json`, and `learning_curve.svg`.
-/// Every file is written atomically (a temporary file, then a rename).
+/// `checkpoint.safetensors`, `checkpoint.json` (a readable summary of it) and
+/// `learning_curve.svg`. Every file is written atomically (`AtomicFile`), and a checkpoint
+/// is committed by one rename: `checkpoint.safetensors` holds everything a resume needs in
+/// its metadata, so a kill at any moment leaves the last whole checkpoint loadable.
 struct RunFolder {
     let url: URL
 
@@ -22,30 +24,44 @@ struct RunFolder {
         [configURL, checkpointURL, metricsURL].contains { FileManager.default.fileExists(atPath: $0.path) }
     }
 
-    /// Creates the folder for a new run. A folder that holds another run is refused unless
-    /// `force`, in which case that run's files are removed first.
-    func create(force: Bool) throws(RunFolderError) {
-        if holdsRun {
-            guard force else { throw .alreadyHoldsRun(path) }
-            for file in [configURL, metricsURL, checkpointURL, checkpointInfoURL, plotURL] {
-                try? FileManager.default.removeItem(at: file)
-            }
-        }
+    /// Creates the folder for a new run and locks it. A folder that holds another run is
+    /// refused unless `force`, in which case that run's files are removed first (never
+    /// while another process holds its lock).
+    func create(force: Bool) throws(RunFolderError) -> RunFolderLock {
+        if holdsRun && !force { throw .alreadyHoldsRun(path) }
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             throw .unwritable(path, reason: error.localizedDescription)
         }
+        let lock = try RunFolderLock(url)
+        if holdsRun {
+            for file in [configURL, metricsURL, checkpointURL, checkpointInfoURL, plotURL] {
+                try? FileManager.default.removeItem(at: file)
+            }
+        }
+        AtomicFile.removeLeftovers(in: url)
+        return lock
     }
 
-    /// The run's configuration from config.yaml.
+    /// Locks an existing run to continue it, and removes what a killed writer left behind.
+    func lockForResume() throws(RunFolderError) -> RunFolderLock {
+        let lock = try RunFolderLock(url)
+        AtomicFile.removeLeftovers(in: url)
+        return lock
+    }
+
+    /// The run's configuration from config.yaml: every key known, every value of its type.
     func readConfiguration() throws(RunFolderError) -> RunConfiguration {
         let text: String
-        do { text = try String(contentsOf: configURL, encoding: .utf8) } catch {
-            throw .corrupt(path, reason: "it has no readable config.yaml: is it a run folder?")
+        do { text = try ConfigurationValue.readText(of: configURL.path) } catch {
+            if case .unreadable(_, let reason) = error, reason.hasPrefix("no such file") {
+                throw .corrupt(path, reason: "it has no readable config.yaml: is it a run folder?")
+            }
+            throw .corrupt(configURL.path, reason: error.description)
         }
         do {
-            return try ConfigurationValue.parse(yaml: text, file: configURL.path).decoded(as: RunConfiguration.self)
+            return try RunConfiguration.decoded(from: ConfigurationValue.parse(yaml: text, file: configURL.path))
         } catch {
             throw .corrupt(configURL.path, reason: error.description)
         }
@@ -53,67 +69,54 @@ struct RunFolder {
 
     /// Writes `text` to `file` atomically.
     func write(_ text: String, to file: URL) throws(RunFolderError) {
-        do {
-            try Data(text.utf8).write(to: file, options: .atomic)
-        } catch {
-            throw .unwritable(file.path, reason: error.localizedDescription)
-        }
+        try AtomicFile.write(Data(text.utf8), to: file)
     }
 
-    /// Saves the agent's state and its description. The weights file is written first,
-    /// then `checkpoint.json` naming its hash, so a crash between the two is detected on
-    /// load rather than mixing an old description with new weights.
-    func saveCheckpoint(_ checkpoint: AgentCheckpoint, info: CheckpointInfo) throws(RunFolderError) {
-        let names = checkpoint.tensors.keys.sorted()
-        var metadata = checkpoint.state
-        metadata["agentlab.step"] = String(info.step)
-        metadata["agentlab.environment"] = info.environment
-        metadata["agentlab.algorithm"] = info.algorithm
-        let data = SafeTensors.encode(names.map { ($0, checkpoint.tensors[$0]!) }, metadata: metadata)
-        var info = info
+    /// Commits `saved` by one atomic rename of checkpoint.safetensors, then writes
+    /// checkpoint.json, a summary for people and tools (nothing reads it back).
+    func saveCheckpoint(_ saved: SavedCheckpoint) throws(RunFolderError) {
+        let names = saved.agent.tensors.keys.sorted()
+        let data = SafeTensors.encode(names.map { ($0, saved.agent.tensors[$0]!) }, metadata: saved.metadata)
+        try AtomicFile.write(data, to: checkpointURL)
+        var info = saved.info
         info.checkpointHash = fnv1a64Hex(data)
-        do {
-            try data.write(to: checkpointURL, options: .atomic)
-        } catch {
-            throw .unwritable(checkpointURL.path, reason: error.localizedDescription)
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do {
-            try encoder.encode(info).write(to: checkpointInfoURL, options: .atomic)
-        } catch {
-            throw .unwritable(checkpointInfoURL.path, reason: error.localizedDescription)
-        }
+        guard let summary = try? encoder.encode(info) else { return }
+        try AtomicFile.write(summary, to: checkpointInfoURL)
     }
 
-    /// Reads the checkpoint and its description, checking that they belong together.
-    func loadCheckpoint() throws(RunFolderError) -> (checkpoint: AgentCheckpoint, info: CheckpointInfo, hash: String) {
-        guard FileManager.default.fileExists(atPath: checkpointURL.path) else { throw .missingCheckpoint(path) }
-        let info: CheckpointInfo
-        do {
-            info = try JSONDecoder().decode(CheckpointInfo.self, from: Data(contentsOf: checkpointInfoURL))
-        } catch {
-            throw .corrupt(checkpointInfoURL.path, reason: "cannot read it (\(error.localizedDescription))")
+    /// Reads the checkpoint: everything from checkpoint.safetensors alone, checked.
+    func loadCheckpoint() throws(RunFolderError) -> SavedCheckpoint {
+        var status = stat()
+        guard stat(checkpointURL.path, &status) == 0 else { throw .missingCheckpoint(path) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw .corrupt(checkpointURL.path, reason: "it is not a regular file")
+        }
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(status.st_size) <= memory / 2 else {
+            throw .corrupt(checkpointURL.path, reason: "it is \(status.st_size) bytes, more than half of this machine's "
+                + "\(memory) bytes of memory")
         }
         let data: Data
         do { data = try Data(contentsOf: checkpointURL) } catch {
             throw .corrupt(checkpointURL.path, reason: error.localizedDescription)
         }
-        let hash = fnv1a64Hex(data)
-        guard hash == info.checkpointHash else {
-            throw .corrupt(checkpointURL.path, reason: "it does not match checkpoint.json (hash \(hash), expected "
-                + "\(info.checkpointHash ?? "none")); the run was probably interrupted while saving or the files were mixed up")
-        }
         do {
             let (tensors, metadata) = try SafeTensors.decode(data, path: checkpointURL.path)
-            return (AgentCheckpoint(tensors: tensors, state: metadata), info, hash)
+            if metadata[SavedCheckpoint.formatKey] == nil {
+                return try SavedCheckpoint(legacy: AgentCheckpoint(tensors: tensors, state: metadata), data: data,
+                                           summary: checkpointInfoURL)
+            }
+            return try SavedCheckpoint(tensors: tensors, metadata: metadata, hash: fnv1a64Hex(data))
         } catch {
-            throw .checkpoint(error)
+            throw .checkpoint(checkpointURL.path, error)
         }
     }
 }
 
-/// What `checkpoint.json` says about a checkpoint.
+/// What `checkpoint.json` says about a checkpoint (the same facts are in the checkpoint's
+/// metadata, which is what AgentLab reads).
 struct CheckpointInfo: Codable, Equatable {
     var environment: String
     var algorithm: String
@@ -140,8 +143,9 @@ enum RunFolderError: Error, CustomStringConvertible {
     case unwritable(String, reason: String)
     case missingCheckpoint(String)
     case corrupt(String, reason: String)
-    case checkpoint(CheckpointError)
+    case checkpoint(String, CheckpointError)
     case mismatch(String)
+    case locked(String, holder: String)
 
     var description: String {
         switch self {
@@ -153,10 +157,12 @@ enum RunFolderError: Error, CustomStringConvertible {
             return "\(path) has no checkpoint.safetensors: it is not a run folder, or its training never reached the first checkpoint"
         case .corrupt(let path, let reason):
             return "\(path) is unusable: \(reason)"
-        case .checkpoint(let error):
-            return error.description
+        case .checkpoint(let path, let error):
+            return "\(path): \(error.description)"
         case .mismatch(let message):
             return message
+        case .locked(let path, let holder):
+            return "\(path) is being written by \(holder); wait for it to finish or stop it (a run folder has one writer at a time)"
         }
     }
 }
@@ -173,4 +179,4 @@ func fnv1a64Hex(_ data: Data) -> String {
 }
 
 /// The version written into checkpoints.
-let agentLabVersion = "0.1.0"
+let agentLabVersion = "0.2.0"

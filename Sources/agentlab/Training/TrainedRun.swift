@@ -46,9 +46,9 @@ struct TrainedRun {
                 + "configuration needs '\(agent.networkDescription)'")
         }
         do {
-            try agent.restore(from: saved.checkpoint, weightsOnly: true)
+            try agent.restore(from: saved.agent, weightsOnly: true)
         } catch {
-            throw .checkpoint(error)
+            throw .checkpoint(folder.checkpointURL.path, error)
         }
     }
 }

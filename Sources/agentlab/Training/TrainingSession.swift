@@ -3,76 +3,129 @@ import Environments
 import Foundation
 
 /// One training run from its resolved configuration to its final checkpoint: builds the
-/// environments and the agent, drives the loop, logs metrics, writes checkpoints.
+/// environments and the agent, drives the loop, logs metrics, writes checkpoints. Everything
+/// is built and checked before the run folder is touched.
 final class TrainingSession {
     let configuration: RunConfiguration
     let folder: RunFolder
     let agent: any Agent
     let loop: EnvironmentLoop
-    private var metrics: MetricsLog
-    private var episodes: Int
+    private let environments: any VectorStepping
     private let spec: EnvironmentSpec
+    private var metrics: MetricsLog
+    private var state = SessionState()
+    /// Held while the session lives: one writer per run folder.
+    private var lock: RunFolderLock?
+    /// Why a resumed run does not continue exactly as an uninterrupted one (nil: it does).
+    private(set) var inexactResume: String?
 
-    /// A new run: creates the folder and writes config.yaml.
+    /// A new run: builds everything, then creates and locks the folder and writes config.yaml.
     convenience init(
         starting configuration: RunConfiguration, in folderFor: (RunConfiguration) -> RunFolder, force: Bool
     ) throws {
         let folder = folderFor(configuration)
-        try folder.create(force: force)
-        try folder.write(try Self.yaml(configuration), to: folder.configURL)
         try self.init(configuration: configuration, folder: folder, resumeFrom: nil)
+        lock = try folder.create(force: force)
+        try folder.write(try Self.yaml(configuration), to: folder.configURL)
     }
 
-    /// An existing run, continued from its checkpoint; `steps` sets a new total.
+    /// An existing run, continued from its checkpoint; `steps` sets a new total. The folder
+    /// is locked first; config.yaml must still describe the run the checkpoint was trained
+    /// as (only `steps` and `checkpoint_interval` may change), and is rewritten only once
+    /// everything has been checked.
     convenience init(resuming folder: RunFolder, steps: Int?) throws {
+        let lock = try folder.lockForResume()
         var configuration = try folder.readConfiguration()
         let saved = try folder.loadCheckpoint()
+        if let trained = saved.configuration {
+            try Self.checkUnchanged(configuration, since: trained, folder: folder)
+        }
         if let steps {
             guard steps > saved.info.step else {
                 throw TrainingError.invalidConfiguration("--steps \(steps) is not beyond the checkpoint's \(saved.info.step) steps")
             }
             configuration.steps = steps
-            try folder.write(try Self.yaml(configuration), to: folder.configURL)
+        }
+        guard saved.info.step <= configuration.steps else {
+            throw RunFolderError.corrupt(folder.checkpointURL.path, reason: "its step \(saved.info.step) is beyond the run's "
+                + "\(configuration.steps) steps")
         }
         try configuration.validate()
         try self.init(configuration: configuration, folder: folder, resumeFrom: saved)
+        self.lock = lock
+        if steps != nil { try folder.write(try Self.yaml(configuration), to: folder.configURL) }
     }
 
-    private init(
-        configuration: RunConfiguration, folder: RunFolder,
-        resumeFrom saved: (checkpoint: AgentCheckpoint, info: CheckpointInfo, hash: String)?
-    ) throws {
+    private init(configuration: RunConfiguration, folder: RunFolder, resumeFrom saved: SavedCheckpoint?) throws {
         self.configuration = configuration
         self.folder = folder
         spec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
-        let environments = makeVectorEnvironment(spec.makeEnvironment(), count: configuration.environments)
+        environments = makeVectorEnvironment(spec.makeEnvironment(), count: configuration.environments)
         let algorithm = try configuration.algorithmSpec
         agent = try configuration.makeAgent(observationSpace: environments.observationSpace,
                                             actionCount: environments.actionSpace.count)
-        var startStep = 0
         metrics = MetricsLog(metricKeys: algorithm.metricKeys)
-        episodes = 0
-        var environmentSeed = configuration.seed
-        if let saved {
-            guard saved.info.environment == configuration.environment, saved.info.algorithm == configuration.algorithm,
-                  saved.info.network == agent.networkDescription
-            else {
-                throw RunFolderError.mismatch("the checkpoint in \(folder.path) is for \(saved.info.algorithm) on "
-                    + "\(saved.info.environment) with network '\(saved.info.network)', but config.yaml describes "
-                    + "\(configuration.algorithm) on \(configuration.environment) with '\(agent.networkDescription)'")
-            }
-            try agent.restore(from: saved.checkpoint, weightsOnly: false)
-            startStep = saved.info.step
-            episodes = saved.info.episodes
-            if let text = try? String(contentsOf: folder.metricsURL, encoding: .utf8) {
-                metrics = MetricsLog.parse(text, metricKeys: algorithm.metricKeys)
-                metrics.truncate(after: startStep)
-            }
-            // Episodes in progress at the checkpoint are not saved: start fresh ones, seeded
-            // from the run's seed and the step so a resumed run is itself reproducible.
-            environmentSeed = configuration.seed &+ UInt64(startStep) &* 0x9E37_79B9_7F4A_7C15
+        guard let saved else {
+            loop = EnvironmentLoop(environments: environments, agent: agent, seed: configuration.seed)
+            return
         }
-        loop = EnvironmentLoop(environments: environments, agent: agent, seed: environmentSeed, startStep: startStep)
+        guard saved.info.environment == configuration.environment, saved.info.algorithm == configuration.algorithm,
+              saved.info.network == agent.networkDescription
+        else {
+            throw RunFolderError.mismatch("the checkpoint in \(folder.path) is for \(saved.info.algorithm) on "
+                + "\(saved.info.environment) with network '\(saved.info.network)', but config.yaml describes "
+                + "\(configuration.algorithm) on \(configuration.environment) with '\(agent.networkDescription)'")
+        }
+        do {
+            try agent.restore(from: saved.agent, weightsOnly: false)
+        } catch {
+            throw RunFolderError.checkpoint(folder.checkpointURL.path, error)
+        }
+        let startStep = saved.info.step
+        state = saved.session ?? SessionState(episodes: saved.info.episodes)
+        let metricsText = saved.metrics ?? (try? String(contentsOf: folder.metricsURL, encoding: .utf8)) ?? ""
+        metrics = MetricsLog.parse(metricsText, metricKeys: algorithm.metricKeys)
+        metrics.truncate(after: startStep)
+        if let environmentState = saved.environments {
+            loop = EnvironmentLoop(environments: environments, agent: agent, seed: configuration.seed, startStep: startStep)
+            do {
+                try environments.restoreState(from: environmentState)
+            } catch {
+                throw RunFolderError.corrupt(folder.checkpointURL.path, reason: error.description)
+            }
+            if !agent.resumesExactly {
+                inexactResume = "the checkpoint has no replay buffer (train with --save-replay to keep it), so the "
+                    + "agent refills it from scratch"
+            }
+        } else {
+            // Without the environments' state, start fresh episodes, seeded from the run's
+            // seed and the step so a resumed run is itself reproducible.
+            loop = EnvironmentLoop(environments: environments, agent: agent,
+                                   seed: configuration.seed &+ UInt64(startStep) &* 0x9E37_79B9_7F4A_7C15,
+                                   startStep: startStep)
+            inexactResume = "the checkpoint holds no environment state (it was written by an older AgentLab, or "
+                + "\(configuration.environment) cannot save its state), so the episodes in progress start over"
+        }
+    }
+
+    /// Refuses a config.yaml edited since the checkpoint in anything but `steps` and
+    /// `checkpoint_interval`, naming each changed key with both values.
+    private static func checkUnchanged(
+        _ configuration: RunConfiguration, since trained: RunConfiguration, folder: RunFolder
+    ) throws {
+        func settings(_ c: RunConfiguration) throws -> [String: String] {
+            var c = c
+            c.steps = 0
+            c.checkpointInterval = 1
+            return Dictionary(try ConfigurationValue(encoding: c).flattened(), uniquingKeysWith: { a, _ in a })
+        }
+        let now = try settings(configuration), then = try settings(trained)
+        let changed = Set(now.keys).union(then.keys).sorted().filter { now[$0] != then[$0] }
+        guard !changed.isEmpty else { return }
+        let list = changed.map { "\($0) \(then[$0] ?? "absent") → \(now[$0] ?? "absent")" }.joined(separator: ", ")
+        throw RunFolderError.mismatch("\(folder.configURL.path) no longer describes the run its checkpoint was "
+            + "trained as (\(list)); undo the edit, or start a new run with these settings (only steps and "
+            + "checkpoint_interval may change on resume)")
     }
 
     static func yaml(_ configuration: RunConfiguration) throws -> String {
@@ -82,48 +135,39 @@ final class TrainingSession {
             .yaml(order: ["environment", "algorithm", "steps", "seed", "environments", "checkpoint_interval"])
     }
 
-    /// Trains to the configured number of steps or until Ctrl-C.
+    /// Trains to the configured number of steps or until SIGINT, SIGTERM or SIGHUP.
     func run() throws {
-        installInterruptHandler()
+        installStopHandlers()
         let c = configuration
         let startStep = loop.globalStep
         print("Training \(c.algorithm) on \(c.environment) for \(c.steps) steps (seed \(c.seed), "
             + "\(c.environments) environments) → \(folder.path)")
-        if startStep > 0 { print("Resuming from step \(startStep).") }
+        if startStep > 0 {
+            print("Resuming from step \(startStep)"
+                + (inexactResume.map { ". Note: it will not match an uninterrupted run exactly: \($0)." } ?? ", exactly where it stopped."))
+        }
         fflush(nil)  // show the header at once when the output is a pipe
         var progress = ProgressReporter(totalSteps: c.steps, startStep: startStep)
         let logInterval = max(c.environments, c.steps / 500)
         var nextLogStep = (startStep / logInterval + 1) * logInterval
         var nextCheckpointStep = (startStep / c.checkpointInterval + 1) * c.checkpointInterval
-        var pendingReturns: [Double] = [], pendingLengths: [Double] = []
-        var pendingMetrics: [String: (sum: Double, count: Double)] = [:]
-        var recentReturns: [Double] = []
         var lastCheckpoint: (step: Int, path: String)? = startStep > 0 ? (startStep, folder.checkpointURL.path) : nil
 
         do {
-            try loop.run(until: c.steps, shouldStop: { stopRequested.load(ordering: .relaxed) }) { event in
+            try loop.run(until: c.steps, shouldStop: { stopSignal.load(ordering: .relaxed) != 0 }) { event in
                 for episode in event.finishedEpisodes {
-                    pendingReturns.append(episode.episodeReturn)
-                    pendingLengths.append(Double(episode.length))
-                    recentReturns.append(episode.episodeReturn)
-                    if recentReturns.count > 100 { recentReturns.removeFirst() }
+                    state.pendingReturns.append(episode.episodeReturn)
+                    state.pendingLengths.append(Double(episode.length))
+                    state.recentReturns.append(episode.episodeReturn)
+                    if state.recentReturns.count > 100 { state.recentReturns.removeFirst() }
                 }
-                episodes += event.finishedEpisodes.count
+                state.episodes += event.finishedEpisodes.count
                 for (key, value) in event.metrics {
-                    let s = pendingMetrics[key] ?? (0, 0)
-                    pendingMetrics[key] = (s.sum + value, s.count + 1)
+                    let s = state.pendingMetrics[key] ?? .init(sum: 0, count: 0)
+                    state.pendingMetrics[key] = .init(sum: s.sum + value, count: s.count + 1)
                 }
                 if event.globalStep >= nextLogStep || event.globalStep >= c.steps {
-                    var row: [String: Double] = ["step": Double(event.globalStep), "episodes": Double(episodes)]
-                    if !pendingReturns.isEmpty {
-                        row["charts/episodic_return"] = pendingReturns.reduce(0, +) / Double(pendingReturns.count)
-                        row["charts/episodic_length"] = pendingLengths.reduce(0, +) / Double(pendingLengths.count)
-                    }
-                    for (key, s) in pendingMetrics { row[key] = s.sum / s.count }
-                    metrics.append(row)
-                    pendingReturns.removeAll(keepingCapacity: true)
-                    pendingLengths.removeAll(keepingCapacity: true)
-                    pendingMetrics.removeAll(keepingCapacity: true)
+                    logRow(step: event.globalStep)
                     while nextLogStep <= event.globalStep { nextLogStep += logInterval }
                 }
                 if event.globalStep >= nextCheckpointStep, event.globalStep < c.steps {
@@ -131,8 +175,7 @@ final class TrainingSession {
                     lastCheckpoint = (event.globalStep, folder.checkpointURL.path)
                     while nextCheckpointStep <= event.globalStep { nextCheckpointStep += c.checkpointInterval }
                 }
-                progress.update(step: event.globalStep, episodes: episodes,
-                                recentReturn: recentReturns.isEmpty ? nil : recentReturns.reduce(0, +) / Double(recentReturns.count))
+                progress.update(step: event.globalStep, episodes: state.episodes, recentReturn: recentReturn)
             }
         } catch let error as TrainingError {
             progress.finish()
@@ -145,26 +188,47 @@ final class TrainingSession {
         progress.finish()
         try saveCheckpoint(step: loop.globalStep)
         let seconds = progress.elapsedSeconds
-        let recent = recentReturns.isEmpty ? "no episode finished" :
-            String(format: "mean return of the last %d episodes %.2f", recentReturns.count,
-                   recentReturns.reduce(0, +) / Double(recentReturns.count))
+        let recent = recentReturn.map {
+            String(format: "mean return of the last %d episodes %.2f", state.recentReturns.count, $0)
+        } ?? "no episode finished"
         print(String(format: "Trained %d steps in %.2f s (%.0f steps/s); %d episodes; %@.",
                      loop.globalStep - startStep, seconds, progress.stepsPerSecond(at: loop.globalStep),
-                     episodes, recent))
+                     state.episodes, recent))
         print("Run folder: \(folder.path) (config.yaml, metrics.csv, checkpoint.safetensors, learning_curve.svg)")
-        if stopRequested.load(ordering: .relaxed) {
-            print("Stopped by Ctrl-C at step \(loop.globalStep); the checkpoint is saved. Resume with:\n"
+        let signal = stopSignal.load(ordering: .relaxed)
+        if signal != 0 {
+            print("Stopped by \(signalName(signal)) at step \(loop.globalStep); the checkpoint is saved. Resume with:\n"
                 + "  agentlab train --resume \(folder.path)")
-            throw ExitCodeError.interrupted
+            throw ExitCodeError.interrupted(signal: signal)
         }
+    }
+
+    private var recentReturn: Double? {
+        state.recentReturns.isEmpty ? nil : state.recentReturns.reduce(0, +) / Double(state.recentReturns.count)
+    }
+
+    /// Appends a metrics row: the means of what happened since the previous row.
+    private func logRow(step: Int) {
+        var row: [String: Double] = ["step": Double(step), "episodes": Double(state.episodes)]
+        if !state.pendingReturns.isEmpty {
+            row["charts/episodic_return"] = state.pendingReturns.reduce(0, +) / Double(state.pendingReturns.count)
+            row["charts/episodic_length"] = state.pendingLengths.reduce(0, +) / Double(state.pendingLengths.count)
+        }
+        for (key, s) in state.pendingMetrics { row[key] = s.sum / s.count }
+        metrics.append(row)
+        state.pendingReturns.removeAll(keepingCapacity: true)
+        state.pendingLengths.removeAll(keepingCapacity: true)
+        state.pendingMetrics.removeAll(keepingCapacity: true)
     }
 
     private func saveCheckpoint(step: Int) throws {
         let info = CheckpointInfo(
             environment: configuration.environment, algorithm: configuration.algorithm,
-            network: agent.networkDescription, step: step, seed: configuration.seed, episodes: episodes,
+            network: agent.networkDescription, step: step, seed: configuration.seed, episodes: state.episodes,
             version: agentLabVersion, checkpointHash: nil)
-        try folder.saveCheckpoint(agent.checkpoint(), info: info)
+        try folder.saveCheckpoint(SavedCheckpoint(
+            agent: agent.checkpoint(), info: info, configuration: configuration, session: state, metrics: metrics.csv,
+            environments: environments.savedState()))
         try writeMetricsAndPlot()
     }
 
@@ -181,6 +245,7 @@ final class TrainingSession {
 enum ExitCodeError: Error {
     /// Training stopped on a NaN or infinite loss (exit status 1).
     case trainingFailed
-    /// Training was stopped by Ctrl-C after saving (exit status 130, the shell's convention).
-    case interrupted
+    /// Training was stopped by a signal after saving (exit status 128 + its number: 130 for
+    /// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, the shell's convention).
+    case interrupted(signal: Int32)
 }
