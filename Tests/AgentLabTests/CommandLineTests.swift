@@ -5,47 +5,7 @@ import XCTest
 /// The command line as a user meets it: the built binary run as a process, its exit
 /// status, its messages and the files it writes. Runs are tiny (GridWorld, a few thousand
 /// steps) so the debug build stays quick.
-final class CommandLineTests: XCTestCase {
-    private var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentlab-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
-
-    /// Runs `agentlab` with `arguments`; returns the exit status, stdout and stderr.
-    @discardableResult
-    private func agentlab(_ arguments: String...) throws -> (status: Int32, output: String, error: String) {
-        let binary = Bundle.main.bundleURL.appendingPathComponent("agentlab")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        environment["SDL_VIDEODRIVER"] = "offscreen"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
-    }
-
-    private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
-    private func trainGridWorld(_ name: String, seed: Int = 0, steps: Int = 4_000) throws {
-        let result = try agentlab("train", "--env", "GridWorld-v0", "--algo", "a2c", "--steps", "\(steps)",
-                                  "--seed", "\(seed)", "--out", path(name))
-        XCTAssertEqual(result.status, 0, result.error)
-    }
-
+final class CommandLineTests: CommandLineTestCase {
     func testEveryCommandHasHelp() throws {
         for command in ["train", "eval", "watch", "play", "record", "presets", "envs", "rollout", "bench"] {
             let result = try agentlab(command, "--help")

@@ -136,6 +136,32 @@ final class PPOTests: XCTestCase {
         XCTAssertEqual(other.network.parameters.map(\.scalars), before)
     }
 
+    /// Non-finite weights or optimiser state are refused on load, naming the tensor, and
+    /// hostile counters are refused before anything changes.
+    func testNonFiniteTensorsAndHostileCountersAreRefused() throws {
+        let agent = try makeAgent(seed: 8, totalSteps: 100)
+        let other = try makeAgent(seed: 9, totalSteps: 100)
+        let before = other.network.parameters.map(\.scalars)
+        for name in ["value.2.bias", "policy.0.weight"] {
+            var saved = agent.checkpoint()
+            var entry = try XCTUnwrap(saved.tensors[name])
+            entry.scalars[0] = .nan
+            saved.tensors[name] = entry
+            XCTAssertThrowsError(try other.restore(from: saved, weightsOnly: true)) { error in
+                XCTAssertEqual(error as? CheckpointError, .nonFiniteValue(name: name))
+            }
+        }
+        for steps in ["-1", String(Int.max), "1.5", ""] {
+            var saved = agent.checkpoint()
+            saved.state["optimizer.steps"] = steps
+            XCTAssertThrowsError(try other.restore(from: saved, weightsOnly: false)) { error in
+                guard case .valueOutOfRange(let key, _, _)? = error as? CheckpointError else { return XCTFail("\(error)") }
+                XCTAssertEqual(key, "optimizer.steps")
+            }
+        }
+        XCTAssertEqual(other.network.parameters.map(\.scalars), before)
+    }
+
     func testConfigurationErrorsNameTheKey() {
         var c = smallConfiguration()
         c.minibatches = 3

@@ -120,4 +120,45 @@ final class SafeTensorsTests: XCTestCase {
             guard case CheckpointError.writeFailed = error else { return XCTFail("\(error)") }
         }
     }
+
+    /// The reader bounds and checks everything before allocating: overflowing or huge
+    /// shapes, overlapping, gapped or misaligned offsets, trailing bytes and duplicate names
+    /// are all refused with a message naming the tensor.
+    func testHostileHeadersAreRefused() throws {
+        func file(_ header: String, body: Int) -> Data {
+            var data = Data()
+            var length = UInt64(header.utf8.count).littleEndian
+            withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+            data.append(contentsOf: Array(header.utf8))
+            data.append(contentsOf: [UInt8](repeating: 0, count: body))
+            return data
+        }
+        let cases: [(header: String, body: Int, message: String)] = [
+            (#"{"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,16]}}"#, 16, "more elements than any file"),
+            (#"{"w":{"dtype":"F32","shape":[1000000],"data_offsets":[0,16]}}"#, 16, "needs 4000000 bytes"),
+            (#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}"#, 16, "more elements than any file"),
+            (#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,16]}}"#, 16, "not up to 8 whole numbers"),
+            (#"{"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,16]}}"#, 16, "not up to 8 whole numbers"),
+            (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, 12, "overlaps"),
+            (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[6,10]}}"#, 10, "belong to no tensor"),
+            (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, 7, "follow the last tensor"),
+            (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, 8, "names 'a' twice"),
+            (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,"4"]}}"#, 4, "not two whole numbers"),
+            (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__":{"k":5}}"#, 4, "__metadata__"),
+        ]
+        for testCase in cases {
+            XCTAssertThrowsError(try SafeTensors.decode(file(testCase.header, body: testCase.body)), testCase.header) { error in
+                XCTAssertTrue("\(error)".contains(testCase.message), "\(testCase.header): \(error)")
+            }
+        }
+        var length = UInt64.max.littleEndian
+        var claimsTooMuch = Data()
+        withUnsafeBytes(of: &length) { claimsTooMuch.append(contentsOf: $0) }
+        XCTAssertThrowsError(try SafeTensors.decode(claimsTooMuch + Data("{}".utf8))) { error in
+            XCTAssertTrue("\(error)".contains("more than the 100000000 allowed"), "\(error)")
+        }
+        // A key that only looks like a duplicate (inside a string, or nested) is fine.
+        let fine = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__":{"a":"\"a\":"}}"#
+        XCTAssertEqual(try SafeTensors.decode(file(fine, body: 4)).tensors["a"]?.scalars, [0])
+    }
 }

@@ -7,7 +7,7 @@
 # usage: scripts/reliability/kill-test.sh [AGENTLAB] [KILLS_PER_RUN]
 set -euo pipefail
 agentlab=$(realpath "${1:-.build/release/agentlab}")
-kills_per_run=${2:-12}
+kills_per_run=${2:-15}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -64,4 +64,5 @@ for entry in "${runs[@]}"; do
   [ "$leftovers" -eq 0 ] || { echo "FAIL: $name: $leftovers temporary files left behind"; exit 1; }
   echo "kill test: $name survived $kills_per_run kills and finished identical to its uninterrupted run"
 done
+[ "$total_kills" -ge 30 ] || { echo "FAIL: only $total_kills kills landed while training; the issue asks for at least 30"; exit 1; }
 echo "kill test: $total_kills SIGKILLs, every run loadable after each, every resumed run identical"

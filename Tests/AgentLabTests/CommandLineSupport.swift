@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+
+/// Runs the built `agentlab` binary as a user would, each test in a fresh temporary folder.
+class CommandLineTestCase: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentlab-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    static var binary: URL { Bundle.main.bundleURL.appendingPathComponent("agentlab") }
+
+    /// A process running `agentlab` with `arguments` in the test's folder (not started).
+    func makeProcess(_ arguments: [String]) -> (process: Process, output: Pipe, error: Pipe) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        environment["SDL_VIDEODRIVER"] = "offscreen"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        return (process, out, err)
+    }
+
+    /// Runs `agentlab` with `arguments`; returns the exit status, stdout and stderr.
+    @discardableResult
+    func agentlab(_ arguments: String...) throws -> (status: Int32, output: String, error: String) {
+        try agentlab(arguments)
+    }
+
+    @discardableResult
+    func agentlab(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let (process, out, err) = makeProcess(arguments)
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func trainGridWorld(_ name: String, seed: Int = 0, steps: Int = 4_000, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try agentlab("train", "--env", "GridWorld-v0", "--algo", "a2c", "--steps", "\(steps)",
+                                  "--seed", "\(seed)", "--out", path(name))
+        XCTAssertEqual(result.status, 0, result.error, file: file, line: line)
+    }
+}
