@@ -31,17 +31,10 @@ struct AgentLab: ParsableCommand {
             Foundation.exit(1)
         } catch ExitCodeError.interrupted(let signal) {
             Foundation.exit(128 + signal)
-        } catch let error as EnvironmentError {
-            printError(error.description)
-            Foundation.exit(ExitCode.usageError.rawValue)
-        } catch let error as RunFolderError {
-            printError(error.description)
-            Foundation.exit(ExitCode.usageError.rawValue)
-        } catch let error as ConfigurationError {
-            printError(error.description)
-            Foundation.exit(ExitCode.usageError.rawValue)
-        } catch let error as TrainingError {
-            printError(error.description)
+        } catch where error is EnvironmentError || error is RunFolderError || error is ConfigurationError
+                        || error is TrainingError {
+            // Input the user can fix: an unknown id, a bad setting or file, a full disk.
+            printError("\(error)")
             Foundation.exit(ExitCode.usageError.rawValue)
         } catch {
             if exitCode(for: error) == .validationFailure {

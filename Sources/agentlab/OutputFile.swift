@@ -61,19 +61,7 @@ struct OutputFile {
             let fd = open(target, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw UsageError("cannot write \(option) \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            var failure: Int32 = 0
-            data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        failure = errno
-                        return
-                    }
-                    offset += written
-                }
-            }
+            let failure = AtomicFile.writeAll(data, to: fd)
             guard failure == 0 else { throw UsageError("cannot write \(option) \(path): \(String(cString: strerror(failure)))") }
         case .file:
             do {

@@ -12,12 +12,16 @@ struct TrainCommand: ParsableCommand {
             The configuration is built in layers: the preset for the environment and algorithm \
             (see `agentlab presets`), then --config FILE.yaml, then flags. The run folder \
             (--out, default runs/ENV-ALGO-seedS) receives config.yaml (fully resolved), \
-            metrics.csv, checkpoint.safetensors with checkpoint.json, and learning_curve.svg. \
-            Checkpoints are written every checkpoint_interval steps and at the end.
+            metrics.csv, checkpoint.safetensors (with a readable checkpoint.json) and \
+            learning_curve.svg. Checkpoints are written every checkpoint_interval steps and at \
+            the end, each committed whole by one rename; the folder is locked while it is written.
 
-            Ctrl-C stops cleanly after the current step, saves a checkpoint and prints how to \
-            resume; `--resume RUN` continues a run with its optimiser state, step counter, \
-            schedules and generators. The same seed gives the same metrics and checkpoint.
+            Ctrl-C, SIGTERM and SIGHUP stop cleanly after the current step, save a checkpoint, \
+            print how to resume and exit with 128 + the signal; a second signal stops at once. \
+            `--resume RUN` continues a run exactly where it stopped (optimiser, counters, \
+            generators, the environments and the episodes in progress), refusing a config.yaml \
+            edited since in anything but steps and checkpoint_interval. The same seed gives the \
+            same metrics and checkpoint.
 
             Examples:
               agentlab train

@@ -7,7 +7,7 @@
 # usage: scripts/reliability/kill-test.sh [AGENTLAB] [KILLS_PER_RUN]
 set -euo pipefail
 agentlab=$(realpath "${1:-.build/release/agentlab}")
-kills_per_run=${2:-15}
+kills_per_run=${2:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -58,7 +58,7 @@ struct SavedCheckpoint {
 
     /// Reads a checkpoint of format 2, checking every value before anything uses it.
     init(tensors: [String: SafeTensors.Entry], metadata: [String: String], hash: String) throws(CheckpointError) {
-        var own = metadata.filter { $0.key.hasPrefix("agentlab.") }
+        let own = metadata.filter { $0.key.hasPrefix("agentlab.") }
         guard own[Self.formatKey] == Self.format else {
             throw .valueOutOfRange(name: Self.formatKey, value: own[Self.formatKey] ?? "", expected: Self.format
                 + " (this checkpoint was written by another version of AgentLab)")
@@ -86,7 +86,6 @@ struct SavedCheckpoint {
             }
             environments = data
         }
-        own.removeAll()
         agent = AgentCheckpoint(tensors: tensors, state: metadata.filter { !$0.key.hasPrefix("agentlab.") })
         self.hash = hash
     }
