@@ -1,4 +1,5 @@
 import ArgumentParser
+import Autodiff
 import Foundation
 
 /// `agentlab bench`: measures speed, release builds only.
@@ -31,6 +32,7 @@ struct BenchCommand: ParsableCommand {
         #if DEBUG
         printError("warning: this is a debug build; build with -c release for meaningful figures")
         #endif
+        if let warning = BLASKernels.slowKernelWarning() { printError(warning) }
         let chosen = suites.isEmpty ? Suite.allCases : suites
         var results: [BenchmarkResult] = []
         for suite in chosen {

@@ -62,9 +62,7 @@ enum NeuralNetBenchmark {
     }
 
     /// The kernels OpenBLAS chose for this CPU (or that `OPENBLAS_CORETYPE` forced).
-    static var blasCore: String {
-        openblas_get_corename().map { String(cString: $0) } ?? "unknown"
-    }
+    static var blasCore: String { BLASKernels.coreName }
 
     /// Peak resident memory after `steps` MLP steps (for the flat-memory check).
     static func peakMemoryAfterMLPSteps(_ steps: Int) -> Double {

@@ -1,4 +1,5 @@
 import Agents
+import Autodiff
 import Environments
 import Foundation
 
@@ -142,6 +143,7 @@ final class TrainingSession {
         let startStep = loop.globalStep
         print("Training \(c.algorithm) on \(c.environment) for \(c.steps) steps (seed \(c.seed), "
             + "\(c.environments) environments) → \(folder.path)")
+        if let warning = BLASKernels.slowKernelWarning() { print(warning) }
         if startStep > 0 {
             print("Resuming from step \(startStep)"
                 + (inexactResume.map { ". Note: it will not match an uninterrupted run exactly: \($0)." } ?? ", exactly where it stopped."))
