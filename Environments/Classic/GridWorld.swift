@@ -132,7 +132,7 @@ public struct GridWorld: Environment, Sendable {
         self.init(map: map, rewards: rewards, slipProbability: slipProbability, seed: seed)
     }
 
-    public var observationSpace: Box { Box(low: 0, high: 1, shape: [map.rows * map.columns]) }
+    public var observationSpace: Box { Box.binary(shape: [map.rows * map.columns]) }
 
     public var actionSpace: Discrete { Discrete(4) }
 

@@ -26,11 +26,25 @@ public struct Box: Equatable, Sendable, CustomStringConvertible {
     public let low: [Float]
     public let high: [Float]
     public let shape: [Int]
+    /// Every observation element is exactly 0 or 1 (one-hot cells, MinAtar's channels):
+    /// learners may store such observations as bytes.
+    public let isBinary: Bool
 
     /// The number of elements: the product of `shape`.
     public var count: Int { low.count }
 
     public init(low: [Float], high: [Float], shape: [Int]) {
+        self.init(low: low, high: high, shape: shape, isBinary: false)
+    }
+
+    /// Observations whose every element is 0 or 1.
+    public static func binary(shape: [Int]) -> Box {
+        let count = shape.reduce(1, *)
+        return Box(low: Array(repeating: 0, count: count), high: Array(repeating: 1, count: count), shape: shape,
+                   isBinary: true)
+    }
+
+    private init(low: [Float], high: [Float], shape: [Int], isBinary: Bool) {
         let count = shape.reduce(1, *)
         precondition(low.count == count && high.count == count,
                      "Box bounds need \(count) elements for shape \(shape)")
@@ -38,6 +52,7 @@ public struct Box: Equatable, Sendable, CustomStringConvertible {
         self.low = low
         self.high = high
         self.shape = shape
+        self.isBinary = isBinary
     }
 
     /// A box with the same bounds for every element.

@@ -101,7 +101,7 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
     public static var channelCount: Int { Game.channelNames.count }
 
     public var observationSpace: Box {
-        Box(low: 0, high: 1, shape: [ChannelGrid.size, ChannelGrid.size, Self.channelCount])
+        Box.binary(shape: [ChannelGrid.size, ChannelGrid.size, Self.channelCount])
     }
 
     public var actionSpace: Discrete { Discrete(actions.count) }

@@ -130,8 +130,8 @@ public final class DQN: RegisteredAgent {
 
         /// The replay buffer and both networks with gradients and Adam's moments.
         public func estimatedMemory(for context: AgentContext) -> Double {
-            // Per transition: two observations, a reward and a flag (Float), an action (Int).
-            Double(bufferSize) * (Double(2 * context.observationSpace.count + 2) * 4 + 8)
+            Double(bufferSize) * Double(ReplayBuffer.bytesPerTransition(
+                observationSize: context.observationSpace.count, binary: context.observationSpace.isBinary))
                 + 5 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount)
         }
     }
@@ -183,7 +183,8 @@ public final class DQN: RegisteredAgent {
         networkDescription = configuration.network.describe(observationShape: observationShape, outputs: actionCount)
         optimizer = Adam(parameters: qNetwork.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
-        replayBuffer = ReplayBuffer(capacity: configuration.bufferSize, observationSize: observationSpace.count)
+        replayBuffer = ReplayBuffer(capacity: configuration.bufferSize, observationSize: observationSpace.count,
+                                    binary: observationSpace.isBinary)
     }
 
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {

@@ -2,7 +2,7 @@ import NeuralNet
 import SeededRandom
 
 /// Off-policy storage for DQN: a preallocated ring of `capacity` transitions kept across
-/// updates, sampled uniformly (SB3's `ReplayBuffer`, without its memory-saving tricks).
+/// updates, sampled uniformly (SB3's `ReplayBuffer`).
 ///
 /// Each slot holds (s, a, r, s′, terminated). s′ is the observation that followed the
 /// action *within its episode*: for a copy whose episode ended it is the episode's final
@@ -11,16 +11,24 @@ import SeededRandom
 /// `terminated = false`, so the TD target still bootstraps from its s′; only a terminated
 /// one cuts the bootstrap.
 ///
+/// Observations of a binary space (`Box.isBinary`: MinAtar's channels, one-hot grids) are
+/// stored as one bit per element instead of 32, which every batch turns back into the same
+/// 0s and 1s: a 100,000-transition buffer of MinAtar frames takes 11 MB instead of 321 MB.
 /// When the ring is full the oldest transition is overwritten.
 public final class ReplayBuffer {
     /// The most transitions kept.
     public let capacity: Int
     /// Floats per observation.
     public let observationSize: Int
-    /// Observations sₜ, `capacity × observationSize`, slot after slot.
-    public private(set) var observations: [Float]
-    /// Successor observations sₜ₊₁ (within the episode), same layout.
-    public private(set) var nextObservations: [Float]
+    /// Whether observations are kept as bits (every element 0 or 1).
+    public let storesBits: Bool
+    /// Bytes per observation when stored as bits.
+    private let packedSize: Int
+    /// Observations sₜ and their successors sₜ₊₁, slot after slot: `observationSize` floats
+    /// each, or `packedSize` bytes of bits (element j in bit j % 8 of byte j / 8) when
+    /// `storesBits`.
+    private var floatRows: (observations: [Float], next: [Float])
+    private var byteRows: (observations: [UInt8], next: [UInt8])
     public private(set) var actions: [Int]
     public private(set) var rewards: [Float]
     /// Whether the episode ended for the task at this transition (no bootstrapping).
@@ -30,19 +38,90 @@ public final class ReplayBuffer {
     /// Transitions stored so far (at most `capacity`).
     public private(set) var count = 0
 
-    public init(capacity: Int, observationSize: Int) {
+    /// - Parameter binary: store observations as bits; every element added must be 0 or 1.
+    public init(capacity: Int, observationSize: Int, binary: Bool = false) {
         precondition(capacity > 0, "a replay buffer needs a positive capacity, got \(capacity)")
         precondition(observationSize > 0, "observations need at least one float, got \(observationSize)")
         self.capacity = capacity
         self.observationSize = observationSize
-        observations = Array(repeating: 0, count: capacity * observationSize)
-        nextObservations = Array(repeating: 0, count: capacity * observationSize)
+        storesBits = binary
+        packedSize = (observationSize + 7) / 8
+        let floats = binary ? 0 : capacity * observationSize, bytes = binary ? capacity * packedSize : 0
+        floatRows = (Array(repeating: 0, count: floats), Array(repeating: 0, count: floats))
+        byteRows = (Array(repeating: 0, count: bytes), Array(repeating: 0, count: bytes))
         actions = Array(repeating: 0, count: capacity)
         rewards = Array(repeating: 0, count: capacity)
         isTerminated = Array(repeating: false, count: capacity)
     }
 
+    /// The bytes one transition takes: two observations, a reward, an action and a flag.
+    public static func bytesPerTransition(observationSize: Int, binary: Bool) -> Int {
+        2 * (binary ? (observationSize + 7) / 8 : 4 * observationSize) + 4 + 8 + 1
+    }
+
+    /// The bytes the buffer's storage takes.
+    public var storageBytes: Int { capacity * Self.bytesPerTransition(observationSize: observationSize, binary: storesBits) }
+
     public var isFull: Bool { count == capacity }
+
+    /// Observations sₜ of every slot, as floats (a copy).
+    public var observations: [Float] { floats(isNext: false) }
+    /// Successor observations sₜ₊₁ (within the episode), same layout.
+    public var nextObservations: [Float] { floats(isNext: true) }
+
+    private func floats(isNext: Bool) -> [Float] {
+        guard storesBits else { return isNext ? floatRows.next : floatRows.observations }
+        var all = [Float](repeating: 0, count: capacity * observationSize)
+        gather(Array(0..<capacity), isNext: isNext, into: &all)
+        return all
+    }
+
+    /// Writes one observation into slot `slot` of the observations or their successors.
+    private func store(_ observation: UnsafeBufferPointer<Float>, slot: Int, isNext: Bool) {
+        if storesBits {
+            let offset = slot * packedSize
+            func write(_ rows: inout [UInt8]) {
+                for byte in 0..<packedSize { rows[offset + byte] = 0 }
+                for j in 0..<observationSize {
+                    let value = observation[j]
+                    precondition(value == 0 || value == 1, "a binary observation space gave the value \(value)")
+                    if value == 1 { rows[offset + j >> 3] |= 1 << UInt8(j & 7) }
+                }
+            }
+            if isNext { write(&byteRows.next) } else { write(&byteRows.observations) }
+        } else {
+            let offset = slot * observationSize
+            func write(_ rows: inout [Float]) {
+                rows.withUnsafeMutableBufferPointer { buffer in
+                    (buffer.baseAddress! + offset).update(from: observation.baseAddress!, count: observationSize)
+                }
+            }
+            if isNext { write(&floatRows.next) } else { write(&floatRows.observations) }
+        }
+    }
+
+    /// Copies the observations (or successors) of `slots` into `target`, row after row.
+    private func gather(_ slots: [Int], isNext: Bool, into target: inout [Float]) {
+        let size = observationSize
+        target.withUnsafeMutableBufferPointer { target in
+            if storesBits {
+                let packed = packedSize
+                (isNext ? byteRows.next : byteRows.observations).withUnsafeBufferPointer { source in
+                    for (row, slot) in slots.enumerated() {
+                        for j in 0..<size {
+                            target[row * size + j] = Float((source[slot * packed + j >> 3] >> UInt8(j & 7)) & 1)
+                        }
+                    }
+                }
+            } else {
+                (isNext ? floatRows.next : floatRows.observations).withUnsafeBufferPointer { source in
+                    for (row, slot) in slots.enumerated() {
+                        (target.baseAddress! + row * size).update(from: source.baseAddress! + slot * size, count: size)
+                    }
+                }
+            }
+        }
+    }
 
     /// Stores one transition, overwriting the oldest when full.
     public func add(
@@ -51,13 +130,8 @@ public final class ReplayBuffer {
     ) {
         precondition(observation.count == observationSize && nextObservation.count == observationSize,
                      "replay buffer: observations must have \(observationSize) floats")
-        let offset = position * observationSize
-        observations.withUnsafeMutableBufferPointer { buffer in
-            (buffer.baseAddress! + offset).update(from: observation.baseAddress!, count: observationSize)
-        }
-        nextObservations.withUnsafeMutableBufferPointer { buffer in
-            (buffer.baseAddress! + offset).update(from: nextObservation.baseAddress!, count: observationSize)
-        }
+        store(observation, slot: position, isNext: false)
+        store(nextObservation, slot: position, isNext: true)
         actions[position] = action
         rewards[position] = reward
         isTerminated[position] = terminated
@@ -91,22 +165,9 @@ public final class ReplayBuffer {
 
     /// The transitions in the given slots, in that order.
     public func batch(at indices: [Int]) -> ReplayBatch {
-        let size = observationSize
-        var batch = ReplayBatch(count: indices.count, observationSize: size)
-        observations.withUnsafeBufferPointer { source in
-            batch.observations.withUnsafeMutableBufferPointer { target in
-                for (row, index) in indices.enumerated() {
-                    (target.baseAddress! + row * size).update(from: source.baseAddress! + index * size, count: size)
-                }
-            }
-        }
-        nextObservations.withUnsafeBufferPointer { source in
-            batch.nextObservations.withUnsafeMutableBufferPointer { target in
-                for (row, index) in indices.enumerated() {
-                    (target.baseAddress! + row * size).update(from: source.baseAddress! + index * size, count: size)
-                }
-            }
-        }
+        var batch = ReplayBatch(count: indices.count, observationSize: observationSize)
+        gather(indices, isNext: false, into: &batch.observations)
+        gather(indices, isNext: true, into: &batch.nextObservations)
         for (row, index) in indices.enumerated() {
             batch.actions[row] = actions[index]
             batch.rewards[row] = rewards[index]
@@ -119,6 +180,29 @@ public final class ReplayBuffer {
     public func removeAll() {
         position = 0
         count = 0
+    }
+
+    /// Replaces the first `n` slots (the restore of a saved buffer).
+    fileprivate func replace(
+        count n: Int, position: Int, observations: [Float], next: [Float], actions savedActions: [Float],
+        rewards savedRewards: [Float], terminated: [Float]
+    ) {
+        if storesBits {
+            for slot in 0..<n {
+                let rows = slot * observationSize..<(slot + 1) * observationSize
+                observations[rows].withContiguousStorageIfAvailable { store($0, slot: slot, isNext: false) }
+                next[rows].withContiguousStorageIfAvailable { store($0, slot: slot, isNext: true) }
+            }
+        } else {
+            let elements = n * observationSize
+            floatRows.observations.replaceSubrange(0..<elements, with: observations)
+            floatRows.next.replaceSubrange(0..<elements, with: next)
+        }
+        actions.replaceSubrange(0..<n, with: savedActions.map { Int($0) })
+        rewards.replaceSubrange(0..<n, with: savedRewards)
+        isTerminated.replaceSubrange(0..<n, with: terminated.map { $0 != 0 })
+        self.position = position
+        count = n
     }
 }
 
@@ -155,9 +239,9 @@ extension ReplayBuffer {
     public func save(into checkpoint: inout AgentCheckpoint, prefix: String = "replay.") {
         let n = count, size = observationSize
         checkpoint.tensors[prefix + "observations"] = SafeTensors.Entry(
-            shape: [n, size], scalars: Array(observations[0..<(n * size)]))
+            shape: [n, size], scalars: Array(observations.prefix(n * size)))
         checkpoint.tensors[prefix + "next_observations"] = SafeTensors.Entry(
-            shape: [n, size], scalars: Array(nextObservations[0..<(n * size)]))
+            shape: [n, size], scalars: Array(nextObservations.prefix(n * size)))
         checkpoint.tensors[prefix + "actions"] = SafeTensors.Entry(shape: [n], scalars: actions[0..<n].map { Float($0) })
         checkpoint.tensors[prefix + "rewards"] = SafeTensors.Entry(shape: [n], scalars: Array(rewards[0..<n]))
         checkpoint.tensors[prefix + "terminated"] = SafeTensors.Entry(
@@ -202,14 +286,16 @@ extension ReplayBuffer {
         for a in savedActions where !(a >= 0 && a < Float(actionCount) && a == a.rounded()) {
             throw .valueOutOfRange(name: prefix + "actions", value: "\(a)", expected: "an action in 0..<\(actionCount)")
         }
+        if storesBits {
+            for (name, values) in [("observations", savedObservations), ("next_observations", savedNext)]
+            where !values.allSatisfy({ $0 == 0 || $0 == 1 }) {
+                throw .valueOutOfRange(name: prefix + name, value: "a value other than 0 and 1",
+                                       expected: "0 or 1 (the observation space is binary)")
+            }
+        }
         return { [self] in
-            observations.replaceSubrange(0..<(n * observationSize), with: savedObservations)
-            nextObservations.replaceSubrange(0..<(n * observationSize), with: savedNext)
-            actions.replaceSubrange(0..<n, with: savedActions.map { Int($0) })
-            rewards.replaceSubrange(0..<n, with: savedRewards)
-            isTerminated.replaceSubrange(0..<n, with: savedTerminated.map { $0 != 0 })
-            position = savedPosition
-            count = n
+            replace(count: n, position: savedPosition, observations: savedObservations, next: savedNext,
+                    actions: savedActions, rewards: savedRewards, terminated: savedTerminated)
         }
     }
 }

@@ -200,4 +200,53 @@ final class ReplayBufferTests: XCTestCase {
         XCTAssertThrowsError(try fresh.prepareRestore(from: damaged, actionCount: 4))
         XCTAssertEqual(fresh.count, 0)
     }
+
+    /// Binary observations stored as bits come back as the same 0s and 1s as a float
+    /// buffer's, through batches and through a checkpoint, in a 30th of the memory; a saved
+    /// buffer with other values is refused for a binary one.
+    func testBinaryObservationsAreStoredAsBits() throws {
+        let size = 13  // not a multiple of 8
+        let bits = ReplayBuffer(capacity: 5, observationSize: size, binary: true)
+        let floats = ReplayBuffer(capacity: 5, observationSize: size)
+        var generator = SeededGenerator(seed: 3)
+        for k in 0..<7 {
+            let observation = (0..<size).map { _ in Float(generator.int(below: 2)) }
+            let next = (0..<size).map { _ in Float(generator.int(below: 2)) }
+            for buffer in [bits, floats] {
+                observation.withUnsafeBufferPointer { o in
+                    next.withUnsafeBufferPointer { n in
+                        buffer.add(observation: o, action: k % 3, reward: Float(k), nextObservation: n, isTerminated: k == 4)
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(bits.observations, floats.observations)
+        XCTAssertEqual(bits.nextObservations, floats.nextObservations)
+        XCTAssertEqual(bits.batch(at: [4, 0, 2, 2]), floats.batch(at: [4, 0, 2, 2]))
+
+        var checkpoint = AgentCheckpoint()
+        bits.save(into: &checkpoint)
+        let restored = ReplayBuffer(capacity: 5, observationSize: size, binary: true)
+        try restored.prepareRestore(from: checkpoint, actionCount: 3)()
+        XCTAssertEqual(restored.batch(at: [0, 1, 2, 3, 4]), floats.batch(at: [0, 1, 2, 3, 4]))
+        XCTAssertEqual(restored.position, floats.position)
+
+        var damaged = checkpoint
+        var entry = try XCTUnwrap(damaged.tensors["replay.observations"])
+        entry.scalars[5] = 0.5
+        damaged.tensors["replay.observations"] = entry
+        XCTAssertThrowsError(try restored.prepareRestore(from: damaged, actionCount: 3)) { error in
+            guard case .valueOutOfRange(let name, _, _)? = error as? CheckpointError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "replay.observations")
+        }
+
+        // A 100,000-transition buffer of MinAtar's 10×10×4 frames: bits against floats.
+        let minAtar = 400
+        let packed = ReplayBuffer.bytesPerTransition(observationSize: minAtar, binary: true)
+        let unpacked = ReplayBuffer.bytesPerTransition(observationSize: minAtar, binary: false)
+        XCTAssertEqual(packed, 2 * 50 + 13)
+        XCTAssertEqual(unpacked, 2 * 1_600 + 13)
+        XCTAssertLessThan(Double(packed), Double(unpacked) / 4)
+        XCTAssertEqual(bits.storageBytes, 5 * (2 * 2 + 13))
+    }
 }
