@@ -228,10 +228,17 @@ final class TrainingSession {
             environment: configuration.environment, algorithm: configuration.algorithm,
             network: agent.networkDescription, step: step, seed: configuration.seed, episodes: state.episodes,
             version: agentLabVersion, checkpointHash: nil)
-        try folder.saveCheckpoint(SavedCheckpoint(
-            agent: agent.checkpoint(), info: info, configuration: configuration, session: state, metrics: metrics.csv,
-            environments: environments.savedState()))
-        try writeMetricsAndPlot()
+        do {
+            try folder.saveCheckpoint(SavedCheckpoint(
+                agent: agent.checkpoint(), info: info, configuration: configuration, session: state, metrics: metrics.csv,
+                environments: environments.savedState()))
+            try writeMetricsAndPlot()
+        } catch RunFolderError.unwritable(let path, let reason) {
+            let previous = FileManager.default.fileExists(atPath: folder.checkpointURL.path)
+                ? "the previous checkpoint is intact: fix that, then resume with `agentlab train --resume \(folder.path)`"
+                : "no checkpoint was written yet"
+            throw RunFolderError.unwritable(path, reason: "\(reason); \(previous)")
+        }
     }
 
     private func writeMetricsAndPlot() throws {
