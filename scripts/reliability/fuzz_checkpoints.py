@@ -94,7 +94,7 @@ def mutate(rng, folder):
         if choice == 0:
             body = body[:rng.randrange(len(body))]
         elif choice == 1:
-            body = body + os.urandom(rng.randrange(1, 64))
+            body = body + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
         else:
             raw = bytearray(body)
             for _ in range(8):
