@@ -120,6 +120,10 @@ public struct GridWorld: Environment, Sendable {
         mapFile: String, rewards: Rewards = Rewards(), slipProbability: Double = 0, seed: UInt64 = 0
     ) throws(EnvironmentError) {
         let text: String
+        let size = (try? FileManager.default.attributesOfItem(atPath: mapFile)[.size] as? Int) ?? 0
+        guard size <= Map.maximumFileSize else {
+            throw .invalidConfiguration("grid map file '\(mapFile)' is \(size) bytes; a map file may hold at most \(Map.maximumFileSize)")
+        }
         do {
             text = try String(contentsOfFile: mapFile, encoding: .utf8)
         } catch {
@@ -339,7 +343,15 @@ extension GridWorld {
         /// - Throws: `EnvironmentError.invalidConfiguration` naming the map and the line
         ///   for an unknown character, ragged rows, a blank line inside the map, a missing
         ///   or repeated start, or a missing goal.
+        /// The most bytes a map file may hold, and the most cells a map may have (its
+        /// observation is one float per cell).
+        public static let maximumFileSize = 1 << 20
+        public static let maximumCellCount = 65_536
+
         public init(parsing text: String, name: String = "custom map") throws(EnvironmentError) {
+            guard text.utf8.count <= Self.maximumFileSize else {
+                throw .invalidConfiguration("grid map '\(name)' is \(text.utf8.count) bytes; a map may hold at most \(Self.maximumFileSize)")
+            }
             // "\r\n" is a single Character in Swift, and a newline.
             let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map {
                 var line = Substring($0)
@@ -362,6 +374,9 @@ extension GridWorld {
                 guard line.count == width else {
                     throw .invalidConfiguration(
                         "grid map '\(name)', line \(lineNumber) has \(line.count) cells but line \(first + 1) has \(width): every row must be the same length")
+                }
+                guard cells.count + width <= Self.maximumCellCount else {
+                    throw .invalidConfiguration("grid map '\(name)' has more than \(Self.maximumCellCount) cells; make it smaller")
                 }
                 for (column, character) in line.enumerated() {
                     guard let cell = Cell(character: character) else {

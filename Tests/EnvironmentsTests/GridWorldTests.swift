@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import XCTest
 @testable import Environments
 
@@ -233,4 +234,45 @@ final class GridWorldTests: XCTestCase {
     }
 
     private typealias Cell = GridWorld.Cell
+
+    /// Seeded mutations of a valid map (characters replaced, inserted, removed; lines
+    /// doubled; oversized maps): every one parses or is refused with a message, never a
+    /// crash, and a parsed map steps without failing.
+    func testMutatedMapsParseOrAreRefused() throws {
+        let valid = GridWorld.Map.small.description
+        var generator = SeededGenerator(seed: 11)
+        let alphabet = Array("SG#P.xS G\n\r\t.\u{00e9}")
+        var parsed = 0, refused = 0
+        for _ in 0..<1_000 {
+            var characters = Array(valid)
+            for _ in 0..<(1 + generator.int(below: 4)) {
+                let position = generator.int(below: characters.count)
+                switch generator.int(below: 4) {
+                case 0: characters[position] = alphabet[generator.int(below: alphabet.count)]
+                case 1: characters.insert(alphabet[generator.int(below: alphabet.count)], at: position)
+                case 2: characters.remove(at: position)
+                default: characters += characters
+                }
+            }
+            do {
+                let map = try GridWorld.Map(parsing: String(characters))
+                var world = GridWorld(map: map)
+                _ = world.reset(seed: 0)
+                for action in 0..<4 { _ = try? world.step(action) }
+                parsed += 1
+            } catch {
+                XCTAssertFalse("\(error)".isEmpty)
+                refused += 1
+            }
+        }
+        XCTAssertGreaterThan(parsed, 0)
+        XCTAssertGreaterThan(refused, 0)
+        let wide = String(repeating: "S" + String(repeating: ".", count: 300) + "G\n", count: 1) + String(repeating: String(repeating: ".", count: 302) + "\n", count: 300)
+        XCTAssertThrowsError(try GridWorld.Map(parsing: wide)) { error in
+            XCTAssertTrue("\(error)".contains("more than 65536 cells"), "\(error)")
+        }
+        XCTAssertThrowsError(try GridWorld.Map(parsing: String(repeating: "S.G", count: 400_000))) { error in
+            XCTAssertTrue("\(error)".contains("a map may hold at most"), "\(error)")
+        }
+    }
 }
