@@ -6,9 +6,10 @@ import SeededRandom
 /// words) as strings. Stored as one safetensors file, the strings in its `__metadata__`.
 ///
 /// The vocabulary every agent uses: `add(_:prefix:)` saves tensors, `store(_:as:)` a
-/// generator, `state[...]` a counter; `load(_:weightsOnly:allowing:)` is the one way back,
-/// checking every name and shape (and refusing tensors the agent does not have) before it
-/// assigns anything.
+/// generator, `state[...]` a counter. `load(weights:trainingState:weightsOnly:optionalPrefixes:)`
+/// is the one way back into networks, checking every name, shape and value (and refusing
+/// tensors the agent does not have) before it assigns anything; buffers read their saved
+/// parts through `scalars(_:shape:)`, `actions(_:count:actionCount:)` and `integer(_:in:)`.
 public struct AgentCheckpoint: Equatable, Sendable {
     public var tensors: [String: SafeTensors.Entry]
     public var state: [String: String]
@@ -51,14 +52,27 @@ public struct AgentCheckpoint: Equatable, Sendable {
             guard optionalPrefixes.contains(where: { name.hasPrefix($0) }) else { throw .unexpectedTensor(name: name) }
         }
         let loaded = weightsOnly ? weights : weights + trainingState
-        for (name, tensor) in loaded {
-            guard let entry = tensors[name] else { throw .missingTensor(name: name) }
-            guard entry.shape == tensor.shape else {
-                throw .shapeMismatch(name: name, expected: tensor.shape, found: entry.shape)
-            }
-            guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: name) }
+        var values: [[Float]] = []
+        for (name, tensor) in loaded { values.append(try scalars(name, shape: tensor.shape)) }
+        for ((_, tensor), scalars) in zip(loaded, values) { tensor.assign(scalars) }
+    }
+
+    /// The values of tensor `name`, which must be present, of shape `shape` and finite.
+    public func scalars(_ name: String, shape: [Int]) throws(CheckpointError) -> [Float] {
+        guard let entry = tensors[name] else { throw .missingTensor(name: name) }
+        guard entry.shape == shape else { throw .shapeMismatch(name: name, expected: shape, found: entry.shape) }
+        guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: name) }
+        return entry.scalars
+    }
+
+    /// `count` actions saved as the floats of tensor `name`: each a whole number in
+    /// `0..<actionCount`.
+    public func actions(_ name: String, count: Int, actionCount: Int) throws(CheckpointError) -> [Int] {
+        let values = try scalars(name, shape: [count])
+        for a in values where !(a >= 0 && a < Float(actionCount) && a == a.rounded()) {
+            throw .valueOutOfRange(name: name, value: "\(a)", expected: "an action in 0..<\(actionCount)")
         }
-        for (name, tensor) in loaded { tensor.assign(tensors[name]!.scalars) }
+        return values.map { Int($0) }
     }
 
     /// A required state value, or an error naming it.

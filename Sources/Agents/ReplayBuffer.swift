@@ -65,14 +65,15 @@ public final class ReplayBuffer {
     public var isFull: Bool { count == capacity }
 
     /// Observations sₜ of every slot, as floats (a copy).
-    public var observations: [Float] { floats(isNext: false) }
+    public var observations: [Float] { floats(isNext: false, slots: capacity) }
     /// Successor observations sₜ₊₁ (within the episode), same layout.
-    public var nextObservations: [Float] { floats(isNext: true) }
+    public var nextObservations: [Float] { floats(isNext: true, slots: capacity) }
 
-    private func floats(isNext: Bool) -> [Float] {
-        guard storesBits else { return isNext ? floatRows.next : floatRows.observations }
-        var all = [Float](repeating: 0, count: capacity * observationSize)
-        gather(Array(0..<capacity), isNext: isNext, into: &all)
+    /// The observations (or successors) of the first `slots` slots, as floats.
+    private func floats(isNext: Bool, slots: Int) -> [Float] {
+        guard storesBits else { return Array((isNext ? floatRows.next : floatRows.observations)[0..<(slots * observationSize)]) }
+        var all = [Float](repeating: 0, count: slots * observationSize)
+        gather(Array(0..<slots), isNext: isNext, into: &all)
         return all
     }
 
@@ -184,7 +185,7 @@ public final class ReplayBuffer {
 
     /// Replaces the first `n` slots (the restore of a saved buffer).
     fileprivate func replace(
-        count n: Int, position: Int, observations: [Float], next: [Float], actions savedActions: [Float],
+        count n: Int, position: Int, observations: [Float], next: [Float], actions savedActions: [Int],
         rewards savedRewards: [Float], terminated: [Float]
     ) {
         if storesBits {
@@ -198,7 +199,7 @@ public final class ReplayBuffer {
             floatRows.observations.replaceSubrange(0..<elements, with: observations)
             floatRows.next.replaceSubrange(0..<elements, with: next)
         }
-        actions.replaceSubrange(0..<n, with: savedActions.map { Int($0) })
+        actions.replaceSubrange(0..<n, with: savedActions)
         rewards.replaceSubrange(0..<n, with: savedRewards)
         isTerminated.replaceSubrange(0..<n, with: terminated.map { $0 != 0 })
         self.position = position
@@ -239,9 +240,9 @@ extension ReplayBuffer {
     public func save(into checkpoint: inout AgentCheckpoint, prefix: String = "replay.") {
         let n = count, size = observationSize
         checkpoint.tensors[prefix + "observations"] = SafeTensors.Entry(
-            shape: [n, size], scalars: Array(observations.prefix(n * size)))
+            shape: [n, size], scalars: floats(isNext: false, slots: n))
         checkpoint.tensors[prefix + "next_observations"] = SafeTensors.Entry(
-            shape: [n, size], scalars: Array(nextObservations.prefix(n * size)))
+            shape: [n, size], scalars: floats(isNext: true, slots: n))
         checkpoint.tensors[prefix + "actions"] = SafeTensors.Entry(shape: [n], scalars: actions[0..<n].map { Float($0) })
         checkpoint.tensors[prefix + "rewards"] = SafeTensors.Entry(shape: [n], scalars: Array(rewards[0..<n]))
         checkpoint.tensors[prefix + "terminated"] = SafeTensors.Entry(
@@ -262,30 +263,22 @@ extension ReplayBuffer {
     public func prepareRestore(
         from checkpoint: AgentCheckpoint, actionCount: Int, prefix: String = "replay."
     ) throws(CheckpointError) -> () -> Void {
-        func integer(_ key: String) throws(CheckpointError) -> Int {
-            try checkpoint.integer(prefix + key)
-        }
-        let savedCapacity = try integer("capacity"), savedPosition = try integer("position"), n = try integer("count")
+        let savedCapacity = try checkpoint.integer(prefix + "capacity")
         guard savedCapacity == capacity else {
-            throw .corruptHeader(path: "checkpoint",
-                                 reason: "the saved replay buffer holds \(savedCapacity) transitions but this one \(capacity); set buffer_size to \(savedCapacity) or resume without the buffer")
+            throw .valueOutOfRange(name: prefix + "capacity", value: String(savedCapacity), expected: "\(capacity), this "
+                + "buffer's size: set buffer_size to \(savedCapacity), or resume from a checkpoint without the buffer")
         }
-        guard (0...capacity).contains(n), (0..<capacity).contains(savedPosition), n == capacity || savedPosition == n else {
-            throw .corruptHeader(path: "checkpoint", reason: "replay position \(savedPosition) and count \(n) are inconsistent")
+        let n = try checkpoint.integer(prefix + "count", in: 0...capacity)
+        let savedPosition = try checkpoint.integer(prefix + "position", in: 0...(capacity - 1))
+        guard n == capacity || savedPosition == n else {
+            throw .valueOutOfRange(name: prefix + "position", value: String(savedPosition),
+                                   expected: "\(n), the count, while the buffer is not full")
         }
-        func entry(_ name: String, _ shape: [Int]) throws(CheckpointError) -> [Float] {
-            guard let entry = checkpoint.tensors[prefix + name] else { throw .missingTensor(name: prefix + name) }
-            guard entry.shape == shape else { throw .shapeMismatch(name: prefix + name, expected: shape, found: entry.shape) }
-            guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: prefix + name) }
-            return entry.scalars
-        }
-        let savedObservations = try entry("observations", [n, observationSize])
-        let savedNext = try entry("next_observations", [n, observationSize])
-        let savedActions = try entry("actions", [n]), savedRewards = try entry("rewards", [n])
-        let savedTerminated = try entry("terminated", [n])
-        for a in savedActions where !(a >= 0 && a < Float(actionCount) && a == a.rounded()) {
-            throw .valueOutOfRange(name: prefix + "actions", value: "\(a)", expected: "an action in 0..<\(actionCount)")
-        }
+        let savedObservations = try checkpoint.scalars(prefix + "observations", shape: [n, observationSize])
+        let savedNext = try checkpoint.scalars(prefix + "next_observations", shape: [n, observationSize])
+        let savedActions = try checkpoint.actions(prefix + "actions", count: n, actionCount: actionCount)
+        let savedRewards = try checkpoint.scalars(prefix + "rewards", shape: [n])
+        let savedTerminated = try checkpoint.scalars(prefix + "terminated", shape: [n])
         if storesBits {
             for (name, values) in [("observations", savedObservations), ("next_observations", savedNext)]
             where !values.allSatisfy({ $0 == 0 || $0 == 1 }) {

@@ -110,22 +110,15 @@ extension RolloutBuffer {
         guard checkpoint.state["rollout.position"] != nil else { return { [self] in position = 0 } }
         let rows = try checkpoint.integer("rollout.position", in: 1...(steps - 1))
         let n = rows * copies
-        func entry(_ name: String, _ shape: [Int]) throws(CheckpointError) -> [Float] {
-            guard let entry = checkpoint.tensors["rollout." + name] else { throw .missingTensor(name: "rollout." + name) }
-            guard entry.shape == shape else { throw .shapeMismatch(name: "rollout." + name, expected: shape, found: entry.shape) }
-            guard entry.scalars.allSatisfy(\.isFinite) else { throw .nonFiniteValue(name: "rollout." + name) }
-            return entry.scalars
-        }
-        let savedObservations = try entry("observations", [n, observationSize])
-        let savedActions = try entry("actions", [n])
-        for a in savedActions where !(a >= 0 && a < Float(actionCount) && a == a.rounded()) {
-            throw .valueOutOfRange(name: "rollout.actions", value: "\(a)", expected: "an action in 0..<\(actionCount)")
-        }
-        let savedLogProbabilities = try entry("log_probabilities", [n]), savedValues = try entry("values", [n])
-        let savedRewards = try entry("rewards", [n]), savedEnded = try entry("episode_ended", [n])
+        let savedObservations = try checkpoint.scalars("rollout.observations", shape: [n, observationSize])
+        let savedActions = try checkpoint.actions("rollout.actions", count: n, actionCount: actionCount)
+        let savedLogProbabilities = try checkpoint.scalars("rollout.log_probabilities", shape: [n])
+        let savedValues = try checkpoint.scalars("rollout.values", shape: [n])
+        let savedRewards = try checkpoint.scalars("rollout.rewards", shape: [n])
+        let savedEnded = try checkpoint.scalars("rollout.episode_ended", shape: [n])
         return { [self] in
             observations.replaceSubrange(0..<(n * observationSize), with: savedObservations)
-            actions.replaceSubrange(0..<n, with: savedActions.map { Int($0) })
+            actions.replaceSubrange(0..<n, with: savedActions)
             logProbabilities.replaceSubrange(0..<n, with: savedLogProbabilities)
             values.replaceSubrange(0..<n, with: savedValues)
             rewards.replaceSubrange(0..<n, with: savedRewards)

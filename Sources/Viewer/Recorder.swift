@@ -101,9 +101,8 @@ public func recordEpisodes(
         if index > 0 { session.startNextEpisode() }
         var pending = canvas(options.status)  // held back one frame, to know its delay
         var pendingInfo = FrameInfo(episode: session.episode, step: 0, action: nil, reward: 0, episodeReturn: 0)
-        var cutShort = false
         while !session.isEpisodeOver {
-            if let limit = options.maxStepsPerEpisode, session.step >= limit { cutShort = true; break }
+            if let limit = options.maxStepsPerEpisode, session.step >= limit { break }
             try sink.add(pending, delay: options.frameDelay, info: pendingInfo)
             frameCount += 1
             let outcome = try session.advance()
@@ -114,9 +113,7 @@ public func recordEpisodes(
         }
         try sink.add(pending, delay: endDelay, info: pendingInfo)
         frameCount += 1
-        recorded.append(cutShort
-            ? EpisodeRecord(episodeReturn: session.episodeReturn, length: session.step, ending: .cutShort)
-            : session.record)
+        recorded.append(session.record)  // still running when cut short: `.cutShort`
     }
     try sink.finish()
     return RecordingSummary(

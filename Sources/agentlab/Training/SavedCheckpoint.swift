@@ -70,11 +70,11 @@ struct SavedCheckpoint {
             }
             return value
         }
-        let checks = AgentCheckpoint(state: own.mapKeys { String($0.dropFirst("agentlab.".count)) })
+        let counters = AgentCheckpoint(state: own)
         info = CheckpointInfo(
             environment: try text("environment"), algorithm: try text("algorithm"), network: try text("network"),
-            step: try checks.integer("step"), seed: try Self.seed(own["agentlab.seed"]),
-            episodes: try checks.integer("episodes"), version: try text("version"), checkpointHash: hash)
+            step: try counters.integer("agentlab.step"), seed: try Self.seed(own["agentlab.seed"]),
+            episodes: try counters.integer("agentlab.episodes"), version: try text("version"), checkpointHash: hash)
         configuration = try Self.decoded(RunConfiguration.self, from: own["agentlab.configuration"], key: "configuration")
         session = try Self.decoded(SessionState.self, from: own["agentlab.session"], key: "session")
         metrics = own["agentlab.metrics"]
@@ -167,11 +167,5 @@ struct SessionState: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case episodes, pendingReturns = "pending_returns", pendingLengths = "pending_lengths"
         case pendingMetrics = "pending_metrics", recentReturns = "recent_returns"
-    }
-}
-
-extension Dictionary {
-    func mapKeys<K: Hashable>(_ transform: (Key) -> K) -> [K: Value] {
-        Dictionary<K, Value>(map { (transform($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
     }
 }

@@ -228,11 +228,12 @@ final class TrainingSession {
             environment: configuration.environment, algorithm: configuration.algorithm,
             network: agent.networkDescription, step: step, seed: configuration.seed, episodes: state.episodes,
             version: agentLabVersion, checkpointHash: nil)
+        let csv = metrics.csv
         do {
             try folder.saveCheckpoint(SavedCheckpoint(
-                agent: agent.checkpoint(), info: info, configuration: configuration, session: state, metrics: metrics.csv,
+                agent: agent.checkpoint(), info: info, configuration: configuration, session: state, metrics: csv,
                 environments: environments.savedState()))
-            try writeMetricsAndPlot()
+            try writeMetricsAndPlot(csv: csv)
         } catch RunFolderError.unwritable(let path, let reason) {
             let previous = FileManager.default.fileExists(atPath: folder.checkpointURL.path)
                 ? "the previous checkpoint is intact: fix that, then resume with `agentlab train --resume \(folder.path)`"
@@ -241,8 +242,8 @@ final class TrainingSession {
         }
     }
 
-    private func writeMetricsAndPlot() throws {
-        try folder.write(metrics.csv, to: folder.metricsURL)
+    private func writeMetricsAndPlot(csv: String? = nil) throws {
+        try folder.write(csv ?? metrics.csv, to: folder.metricsURL)
         let title = "\(configuration.algorithm) on \(configuration.environment), seed \(configuration.seed)"
         try folder.write(learningCurveSVG(metrics.returnCurve, title: title, threshold: spec.rewardThreshold,
                                           totalSteps: Double(configuration.steps)),
