@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Autodiff", targets: ["Autodiff"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Environments", targets: ["Environments"]),
+        .library(name: "Parallelism", targets: ["Parallelism"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,32 +37,36 @@ let package = Package(
         // A seeded generator shared by weight initialisers and environments.
         .target(name: "SeededRandom", swiftSettings: vectorised),
 
-        .target(name: "Autodiff", dependencies: ["CBLAS", "SeededRandom"], swiftSettings: vectorised),
+        // The worker pool every parallel piece of work runs on (environments, acting, updates).
+        .target(name: "Parallelism"),
+
+        .target(name: "Autodiff", dependencies: ["CBLAS", "SeededRandom", "Parallelism"], swiftSettings: vectorised),
         .target(name: "NeuralNet", dependencies: ["Autodiff", "SeededRandom"], swiftSettings: vectorised),
         .target(
-            name: "Environments", dependencies: ["SeededRandom"], path: "Environments",
+            name: "Environments", dependencies: ["SeededRandom", "Parallelism"], path: "Environments",
             swiftSettings: vectorised),
         .target(
-            name: "Agents", dependencies: ["Autodiff", "NeuralNet", "Environments"],
+            name: "Agents", dependencies: ["Parallelism", "Autodiff", "NeuralNet", "Environments"],
             swiftSettings: vectorised),
         .target(name: "Viewer", dependencies: ["Environments", "CSDL2", "CGIF"]),
         .executableTarget(
             name: "agentlab",
             dependencies: [
-                "CBLAS", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer",
+                "CBLAS", "Parallelism", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: vectorised),
 
-        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        .testTarget(name: "ParallelismTests", dependencies: ["Parallelism"]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "Parallelism"]),
         .testTarget(
-            name: "NeuralNetTests", dependencies: ["NeuralNet", "Autodiff"],
+            name: "NeuralNetTests", dependencies: ["NeuralNet", "Autodiff", "Parallelism"],
             resources: [.copy("Reference")]),
         .testTarget(
-            name: "EnvironmentsTests", dependencies: ["Environments"],
+            name: "EnvironmentsTests", dependencies: ["Environments", "Parallelism"],
             resources: [.copy("Reference")]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Parallelism"]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
         // Runs the built `agentlab` binary: exit codes, messages, run folders.
         .testTarget(name: "AgentLabTests", dependencies: ["agentlab"]),

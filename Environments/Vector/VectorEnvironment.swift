@@ -1,4 +1,5 @@
 import Foundation
+import Parallelism
 import SeededRandom
 
 /// N copies of an environment `E` stepped together with one call: Gymnasium's
@@ -7,11 +8,11 @@ import SeededRandom
 ///
 /// **Speed.** The copies, their observations and every per-copy result live in buffers
 /// allocated once at `init`; a step allocates nothing, makes no existential calls and runs
-/// one tight loop per chunk of copies. When `count >= parallelThreshold` (64 by default) and
-/// `threadCount > 1`, the copies are split into up to `4 × threadCount` contiguous chunks of
-/// at least 16 copies, which `DispatchQueue.concurrentPerform` hands out to up to
-/// `threadCount` threads (several chunks per thread, so a worker that wakes late takes
-/// fewer). Copies share no state, so chunk boundaries never change results.
+/// one tight loop per slice of copies. When `count >= parallelThreshold` (64 by default) and
+/// the worker pool has several threads, each thread of the pool owns one contiguous slice
+/// of the copies (thread `t` of `T` steps copies `t·count/T ..< (t+1)·count/T`, the same
+/// slice every step, so its copies stay in that core's cache). Copies share no state, so
+/// slice boundaries never change results.
 ///
 /// **Specialisation.** The stepping loop is a closure made in `init`, so it is compiled for
 /// the concrete `E` wherever `init` is: build the vector where the environment's type is
@@ -26,25 +27,12 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
         get { control.pointee.parallelThreshold }
         set { control.pointee.parallelThreshold = newValue }
     }
-    /// The machine's active processor count unless set.
-    public var threadCount: Int {
-        get { control.pointee.threadCount }
-        set {
-            precondition(newValue >= 1, "threadCount must be at least 1, got \(newValue)")
-            control.pointee.threadCount = newValue
-        }
-    }
-    /// The fewest copies worth a chunk of their own (tests lower it to force many chunks).
-    var minimumChunkSize: Int {
-        get { control.pointee.minimumChunkSize }
-        set { control.pointee.minimumChunkSize = max(1, newValue) }
-    }
+    /// The threads that step the copies (the process's shared pool unless set).
+    public var workerPool: WorkerPool = .shared
 
     @usableFromInline let kernel: VectorKernel<E>
     /// Steps copies `lower..<upper` with `actions`; returns the first copy that threw, or -1.
-    @usableFromInline let stepChunk: (_ lower: Int, _ upper: Int, _ actions: UnsafePointer<Int>) -> Int
-    /// Per-chunk results of a parallel step (the failing copy or -1); `count` slots.
-    @usableFromInline let chunkFailures: UnsafeMutablePointer<Int>
+    @usableFromInline let stepSlice: (_ lower: Int, _ upper: Int, _ actions: UnsafePointer<Int>) -> Int
     /// Settings and flags, behind a pointer: every access to a stored `var` of a class
     /// is a runtime exclusivity check, which cost a sixth of a one-copy step.
     @usableFromInline let control: UnsafeMutablePointer<Control>
@@ -52,8 +40,6 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
     @usableFromInline
     struct Control {
         @usableFromInline var parallelThreshold = 64
-        @usableFromInline var threadCount = ProcessInfo.processInfo.activeProcessorCount
-        @usableFromInline var minimumChunkSize = 16
         /// Reset since creation or since a copy failed.
         @usableFromInline var canStep = false
         @usableFromInline var hasBeenSeeded = false
@@ -71,16 +57,13 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
         observationSize = observationSpace.count
         let kernel = VectorKernel(prototype, count: count, observationSize: observationSize)
         self.kernel = kernel
-        stepChunk = { lower, upper, actions in kernel.step(from: lower, to: upper, actions: actions) }
-        chunkFailures = .allocate(capacity: count)
-        chunkFailures.initialize(repeating: -1, count: count)
+        stepSlice = { lower, upper, actions in kernel.step(from: lower, to: upper, actions: actions) }
         control = .allocate(capacity: 1)
         control.initialize(to: Control())
     }
 
     deinit {
         kernel.deallocate()
-        chunkFailures.deallocate()
         control.deinitialize(count: 1)
         control.deallocate()
     }
@@ -122,16 +105,6 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
         control.pointee.canStep = true
     }
 
-    /// Chunks per parallel step for each thread: more chunks than threads let a thread that
-    /// starts late (a worker being woken) take fewer, so the step ends sooner.
-    @usableFromInline static var chunksPerThread: Int { 4 }
-    /// How many contiguous chunks the next step splits the copies into (1: serial).
-    var chunkCount: Int {
-        let control = self.control.pointee
-        guard count >= control.parallelThreshold, control.threadCount > 1 else { return 1 }
-        return max(1, min(control.threadCount * Self.chunksPerThread, count / control.minimumChunkSize))
-    }
-
     public func step(_ actions: UnsafeBufferPointer<Int>) throws(VectorEnvironmentError) {
         guard control.pointee.canStep else { throw .notReset }
         let count = self.count
@@ -154,18 +127,18 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
             }
         }
 
-        let chunks = chunkCount
         var failed = -1
-        if chunks == 1 {
-            failed = stepChunk(0, count, actionBase)
+        if count < control.pointee.parallelThreshold || workerPool.threadCount == 1 {
+            failed = stepSlice(0, count, actionBase)
         } else {
-            let work = ChunkedStep(
-                stepChunk: stepChunk, actions: actionBase, failures: chunkFailures, count: count, chunks: chunks)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in work.run(chunk) }
-            for chunk in 0..<chunks where chunkFailures[chunk] >= 0 {
-                failed = chunkFailures[chunk]
-                break
+            // Each thread steps its own slice and reports its first failing copy.
+            var failures = [Int](repeating: -1, count: workerPool.threadCount)
+            failures.withUnsafeMutableBufferPointer { failures in
+                let slices = SliceStep(stepSlice: stepSlice, actions: actionBase, failures: failures.baseAddress!,
+                                       count: count)
+                workerPool.runOnEachThread { thread, threads in slices.run(thread, of: threads) }
             }
+            failed = failures.first { $0 >= 0 } ?? -1
         }
         if failed >= 0 {
             control.pointee.canStep = false
@@ -176,29 +149,18 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
     }
 }
 
-/// One parallel step's shared, read-only inputs; chunk `c` covers copies
-/// `c·count/chunks ..< (c+1)·count/chunks` and writes only its own copies' results and
-/// its own `failures[c]`, which is what makes sharing it across threads safe.
+/// One parallel step's shared, read-only inputs; thread `t` of `T` steps copies
+/// `t·count/T ..< (t+1)·count/T` and writes only its own copies' results and its own
+/// `failures[t]`, which is what makes sharing it across threads safe.
 @usableFromInline
-struct ChunkedStep: @unchecked Sendable {
-    let stepChunk: (Int, Int, UnsafePointer<Int>) -> Int
+struct SliceStep: @unchecked Sendable {
+    let stepSlice: (Int, Int, UnsafePointer<Int>) -> Int
     let actions: UnsafePointer<Int>
     let failures: UnsafeMutablePointer<Int>
     let count: Int
-    let chunks: Int
 
-    @usableFromInline
-    init(stepChunk: @escaping (Int, Int, UnsafePointer<Int>) -> Int, actions: UnsafePointer<Int>,
-         failures: UnsafeMutablePointer<Int>, count: Int, chunks: Int) {
-        self.stepChunk = stepChunk
-        self.actions = actions
-        self.failures = failures
-        self.count = count
-        self.chunks = chunks
-    }
-
-    func run(_ chunk: Int) {
-        failures[chunk] = stepChunk(chunk * count / chunks, (chunk + 1) * count / chunks, actions)
+    func run(_ thread: Int, of threads: Int) {
+        failures[thread] = stepSlice(thread * count / threads, (thread + 1) * count / threads, actions)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Parallelism
 import SeededRandom
 
 /// N copies of one environment stepped together: the interface a learner, the CLI and
@@ -27,7 +28,7 @@ import SeededRandom
 /// **Seeding.** `reset(seed: s)` resets copy `i` with the seed `seedForCopy(i, of: s)`;
 /// `reset(seed: nil)` continues every copy's own generator (the first reset of a vector
 /// that was never seeded counts as `reset(seed: 0)`, so copies never start as clones).
-/// Copies share nothing, so results are the same for any `threadCount`.
+/// Copies share nothing, so results are the same for any number of threads.
 public protocol VectorStepping: AnyObject {
     /// The number of copies (N).
     var count: Int { get }
@@ -40,8 +41,8 @@ public protocol VectorStepping: AnyObject {
 
     /// Copies are stepped on several threads only when `count >= parallelThreshold`.
     var parallelThreshold: Int { get set }
-    /// The most threads a step spreads over (at least 1).
-    var threadCount: Int { get set }
+    /// The threads a step spreads over (the process's shared pool unless set).
+    var workerPool: WorkerPool { get set }
 
     var observations: UnsafeBufferPointer<Float> { get }
     var finalObservations: UnsafeBufferPointer<Float> { get }

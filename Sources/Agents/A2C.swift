@@ -81,6 +81,9 @@ public final class A2C: RegisteredAgent {
 
     public let configuration: Configuration
     public let network: ActorCritic
+    /// The network and its shard replicas.
+    private let parallel: DataParallel<ActorCritic>
+    private let shardSize: Int
     public var networkDescription: String { network.description }
     private let optimizer: RMSprop
     private let buffer: RolloutBuffer
@@ -89,8 +92,9 @@ public final class A2C: RegisteredAgent {
 
     public init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
-        totalSteps: Int, seed: UInt64
+        totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
+        self.shardSize = shardSize
         try configuration.validate(copies: copies)
         self.configuration = configuration
         self.totalSteps = totalSteps
@@ -98,6 +102,7 @@ public final class A2C: RegisteredAgent {
         network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
                               network: configuration.network, orthogonal: configuration.orthogonalInitialization,
                               generator: &generator)
+        parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
         optimizer = RMSprop(parameters: network.parameters, learningRate: Float(configuration.learningRate),
                             alpha: Float(configuration.rmspropAlpha), epsilon: Float(configuration.rmspropEpsilon))
         buffer = RolloutBuffer(steps: configuration.stepsPerRollout, copies: copies,
@@ -107,7 +112,7 @@ public final class A2C: RegisteredAgent {
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try self.init(configuration: configuration, observationSpace: context.observationSpace,
                       actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
-                      seed: context.seed)
+                      seed: context.seed, shardSize: context.shardSize)
     }
 
     /// Samples aₜ ~ π(·|sₜ) for every copy and stores sₜ, aₜ, log π(aₜ|sₜ) and V(sₜ) in the
@@ -150,31 +155,38 @@ public final class A2C: RegisteredAgent {
             .value(atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
         optimizer.learningRate = Float(learningRate)
 
-        let batchSize = buffer.capacity
-        let all = Array(0..<batchSize)[...]
-        let observations = buffer.observationBatch(all, shape: network.observationShape)
-        let advantage = Tensor(shape: [batchSize], scalars: advantages)
-        let target = Tensor(shape: [batchSize], scalars: returns)
-
-        let (logits, values) = network(observations)
-        let distribution = Categorical(logits: logits)
-        // The policy gradient: raise log π of actions that did better than V expected.
-        let policyLoss = -(advantage * distribution.logProbability(of: buffer.actions)).mean()
-        let valueLoss = square(target - values).mean()
-        let entropy = distribution.entropy().mean()
-        let loss = policyLoss - entropy * Float(c.entropyCoefficient) + valueLoss * Float(c.valueCoefficient)
-        guard loss.scalar.isFinite else { throw .nonFiniteLoss(name: "A2C loss", step: transitions.globalStep) }
-
+        // Data-parallel: each shard of the rollout runs forward and backward on its own
+        // replica; their gradients add up, in shard order, to the whole rollout's.
         optimizer.zeroGradients()
-        loss.backward()
+        let shards = Shards(rows: buffer.capacity, shardSize: shardSize)
+        let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
+            let indices = Array(rows)[...]
+            let (logits, values) = replica(buffer.observationBatch(indices, shape: network.observationShape))
+            let advantage = Tensor(shape: [rows.count], scalars: Array(advantages[rows]))
+            let target = Tensor(shape: [rows.count], scalars: Array(returns[rows]))
+            let distribution = Categorical(logits: logits)
+            // The policy gradient: raise log π of actions that did better than V expected.
+            let policyLoss = -(advantage * distribution.logProbability(of: Array(buffer.actions[rows]))).mean()
+            let valueLoss = square(target - values).mean()
+            let entropy = distribution.entropy().mean()
+            let loss = policyLoss - entropy * Float(c.entropyCoefficient) + valueLoss * Float(c.valueCoefficient)
+            loss.backward(seed: [weight])
+            let w = Double(weight)
+            return (total: w * Double(loss.scalar), policy: w * Double(policyLoss.scalar),
+                    value: w * Double(valueLoss.scalar), entropy: w * Double(entropy.scalar))
+        }
+        let loss = parts.reduce((total: 0.0, policy: 0.0, value: 0.0, entropy: 0.0)) {
+            ($0.total + $1.total, $0.policy + $1.policy, $0.value + $1.value, $0.entropy + $1.entropy)
+        }
+        guard loss.total.isFinite else { throw .nonFiniteLoss(name: "A2C loss", step: transitions.globalStep) }
         clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
         optimizer.step()
 
         return [
             "charts/learning_rate": learningRate,
-            "losses/value_loss": Double(valueLoss.scalar),
-            "losses/policy_loss": Double(policyLoss.scalar),
-            "losses/entropy": Double(entropy.scalar),
+            "losses/value_loss": loss.value,
+            "losses/policy_loss": loss.policy,
+            "losses/entropy": loss.entropy,
             "losses/explained_variance": explainedVariance(predicted: buffer.values, target: returns),
         ]
     }

@@ -41,6 +41,19 @@ public final class ActorCritic {
             + network.describe(observationShape: observationShape, outputs: actionCount)
     }
 
+    private init(replicating source: ActorCritic) {
+        observationShape = source.observationShape
+        actionCount = source.actionCount
+        description = source.description
+        trunk = source.trunk?.replica()
+        policy = source.policy.replica()
+        value = source.value.replica()
+    }
+
+    /// The same networks over the same parameter values, with gradients of their own (one
+    /// per shard of a data-parallel update; see `Layer.replica()`).
+    public func replica() -> ActorCritic { ActorCritic(replicating: self) }
+
     /// Logits [batch, actions] and values [batch] of a batch of observations.
     public func callAsFunction(_ observations: Tensor) -> (logits: Tensor, values: Tensor) {
         let features = trunk.map { $0(observations) } ?? observations

@@ -152,6 +152,9 @@ public final class DQN: RegisteredAgent {
     public var includesReplayInCheckpoint = false
     /// A resumed run continues exactly only with its replay buffer.
     public var resumesExactly: Bool { includesReplayInCheckpoint }
+    /// Q and its shard replicas.
+    private let parallel: DataParallel<Sequential>
+    private let shardSize: Int
     private let optimizer: Adam
     private let totalSteps: Int
     private var generator: SeededGenerator
@@ -164,8 +167,10 @@ public final class DQN: RegisteredAgent {
     ///   - totalSteps: the run's length in environment steps, for the ε schedule.
     ///   - seed: seeds the weights (Q and Q′ start equal), exploration and sampling.
     public init(
-        configuration: Configuration, observationSpace: Box, actionCount: Int, totalSteps: Int, seed: UInt64
+        configuration: Configuration, observationSpace: Box, actionCount: Int, totalSteps: Int, seed: UInt64,
+        shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
+        self.shardSize = shardSize
         try configuration.validate(copies: 1)
         guard actionCount > 0 else { throw .invalidConfiguration("the action space needs at least one action") }
         self.configuration = configuration
@@ -181,6 +186,7 @@ public final class DQN: RegisteredAgent {
         targetNetwork = Self.makeNetwork(configuration.network, observationShape: observationShape,
                                          actionCount: actionCount, generator: &targetGenerator)
         networkDescription = configuration.network.describe(observationShape: observationShape, outputs: actionCount)
+        parallel = DataParallel(qNetwork, replica: { $0.replica() }, parameters: \.parameters)
         optimizer = Adam(parameters: qNetwork.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
         replayBuffer = ReplayBuffer(capacity: configuration.bufferSize, observationSize: observationSpace.count,
@@ -189,7 +195,8 @@ public final class DQN: RegisteredAgent {
 
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try self.init(configuration: configuration, observationSpace: context.observationSpace,
-                      actionCount: context.actionCount, totalSteps: context.totalSteps, seed: context.seed)
+                      actionCount: context.actionCount, totalSteps: context.totalSteps, seed: context.seed,
+                      shardSize: context.shardSize)
         includesReplayInCheckpoint = context.savesExperience
     }
 
@@ -238,10 +245,8 @@ public final class DQN: RegisteredAgent {
             }
         }
         guard !greedyCopies.isEmpty else { return }
-        let qValues = withoutGradients {
-            qNetwork(makeObservationBatch(observations, count: count, shape: observationShape))
-        }
-        let greedy = qValues.argmaxAlongLastAxis()
+        let greedy = forwardInSlices(observations, shape: observationShape, shards: Shards(rows: count, shardSize: actingSliceSize),
+                                     width: actionCount) { qNetwork($0) }.argmaxAlongLastAxis()
         for i in greedyCopies { actions[i] = greedy[i] }
     }
 
@@ -285,20 +290,28 @@ public final class DQN: RegisteredAgent {
     }
 
     /// One minibatch of TD learning; returns the loss and the mean Q(s, a) of the batch.
+    ///
+    /// Data-parallel: each shard of the batch computes its targets and runs forward and
+    /// backward on its own replica of Q; their gradients add up, in shard order, to the
+    /// batch's.
     func gradientStep(on batch: ReplayBatch) throws(TrainingError) -> (loss: Double, meanQ: Double) {
         let c = configuration
-        let targets = Tensor(shape: [batch.count], scalars: temporalDifferenceTargets(for: batch))
-        let observations = Tensor(shape: [batch.count] + observationShape, scalars: batch.observations)
-        let q = qNetwork(observations).gathering(atLastAxis: batch.actions)
-        let loss = c.loss == .huber ? huberLoss(q, targets) : meanSquaredError(q, targets)
-        guard loss.scalar.isFinite else { throw .nonFiniteLoss(name: "TD loss", step: globalStep) }
-        let meanQ = Double(q.scalars.reduce(0, +)) / Double(batch.count)
-
         optimizer.zeroGradients()
-        loss.backward()
+        let shards = Shards(rows: batch.count, shardSize: shardSize)
+        let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
+            let part = shards.count == 1 ? batch : batch.rows(rows)
+            let targets = Tensor(shape: [part.count], scalars: temporalDifferenceTargets(for: part))
+            let observations = Tensor(shape: [part.count] + observationShape, scalars: part.observations)
+            let q = replica(observations).gathering(atLastAxis: part.actions)
+            let loss = c.loss == .huber ? huberLoss(q, targets) : meanSquaredError(q, targets)
+            loss.backward(seed: [weight])
+            return (loss: Double(weight) * Double(loss.scalar), qSum: Double(q.scalars.reduce(0, +)))
+        }
+        let loss = parts.reduce(0) { $0 + $1.loss }, qSum = parts.reduce(0) { $0 + $1.qSum }
+        guard loss.isFinite else { throw .nonFiniteLoss(name: "TD loss", step: globalStep) }
         if let norm = c.maxGradientNorm { clipGradientNorm(optimizer.parameters, maxNorm: Float(norm)) }
         optimizer.step()
-        return (Double(loss.scalar), meanQ)
+        return (loss, qSum / Double(batch.count))
     }
 
     /// y = r + γ·(1 − terminated)·Q′(s′, a*) for each transition of `batch`, computed

@@ -1,5 +1,5 @@
-import Dispatch
 import Environments
+import Parallelism
 import SeededRandom
 
 /// Evaluation episodes stop after this many steps unless the caller says otherwise:
@@ -21,8 +21,8 @@ public struct EvaluationError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Plays `episodes` seeded episodes with an agent's greedy choices (or sampled ones when
-/// `stochastic`), spread over `threads` threads, each to its end or to `maxSteps` steps
-/// (then reported as `.cutShort`).
+/// `stochastic`), spread over the threads of `pool`, each to its end or to `maxSteps`
+/// steps (then reported as `.cutShort`).
 ///
 /// Episode `i` is played on its own environment from `makeEnvironment()`, reset with
 /// `seedForCopy(i, of: seed)`, and stochastic choices draw from a generator seeded the same
@@ -32,7 +32,7 @@ public struct EvaluationError: Error, Equatable, CustomStringConvertible {
 /// - Throws: the failure of the lowest-numbered episode whose environment refused a step.
 public func evaluate(
     _ agent: any Agent, makeEnvironment: @Sendable () -> any Environment, episodes: Int, seed: UInt64,
-    stochastic: Bool = false, maxSteps: Int = defaultEvaluationStepLimit, threads: Int = 2
+    stochastic: Bool = false, maxSteps: Int = defaultEvaluationStepLimit, pool: WorkerPool = .shared
 ) throws(EvaluationError) -> [EpisodeRecord] {
     precondition(maxSteps > 0, "an evaluation episode needs at least one step")
     var results = [Result<EpisodeRecord, EvaluationError>](
@@ -40,18 +40,13 @@ public func evaluate(
     let shared = UncheckedShared(agent)
     results.withUnsafeMutableBufferPointer { buffer in
         let output = UncheckedShared(buffer)
-        let workers = max(1, min(threads, episodes))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var i = worker
-            while i < episodes {
-                do throws(EvaluationError) {
-                    output.value[i] = .success(try playEpisode(
-                        shared.value, environment: makeEnvironment(), seed: seedForCopy(i, of: seed),
-                        stochastic: stochastic, maxSteps: maxSteps, index: i))
-                } catch {
-                    output.value[i] = .failure(error)
-                }
-                i += workers
+        pool.run(pieces: episodes) { i in
+            do throws(EvaluationError) {
+                output.value[i] = .success(try playEpisode(
+                    shared.value, environment: makeEnvironment(), seed: seedForCopy(i, of: seed),
+                    stochastic: stochastic, maxSteps: maxSteps, index: i))
+            } catch {
+                output.value[i] = .failure(error)
             }
         }
     }

@@ -112,3 +112,13 @@ public func makeObservationBatch(_ observations: UnsafeBufferPointer<Float>, cou
     t.storage.update(from: observations.baseAddress!, count: count * size)
     return t
 }
+
+extension Tensor {
+    /// A copy of rows `rows` of a batch [N, ...] (not recorded: for input batches).
+    func rows(_ rows: Range<Int>) -> Tensor {
+        let rowSize = shape.dropFirst().reduce(1, *)
+        return makeObservationBatch(
+            UnsafeBufferPointer(start: storage + rows.lowerBound * rowSize, count: rows.count * rowSize),
+            count: rows.count, shape: Array(shape.dropFirst()))
+    }
+}

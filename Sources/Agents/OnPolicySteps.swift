@@ -1,6 +1,13 @@
 import Autodiff
+import Environments
 import NeuralNet
 import SeededRandom
+
+/// Copies per slice of an acting forward pass on the worker pool. Acting needs no weight
+/// gradients, so slices much smaller than a gradient shard stay efficient, and 64 copies
+/// (the MinAtar presets) already make two slices. Fixed, so acting is the same for any
+/// thread count.
+public let actingSliceSize = 32
 
 /// What an actor-critic chose for a batch of observations, with what its update needs.
 public struct PolicySample {
@@ -13,16 +20,63 @@ public struct PolicySample {
 }
 
 /// Samples one action per copy from `network`'s policy, without recording gradients.
+///
+/// The forward pass runs on the worker pool in slices of at most `actingSliceSize` copies
+/// (a cut that depends on the count only, so the same for any thread count); the draws
+/// are then made in copy order from `generator`.
 public func samplePolicy(
     _ network: ActorCritic, observations: UnsafeBufferPointer<Float>, count: Int, generator: inout SeededGenerator
 ) -> PolicySample {
-    let (logits, values) = withoutGradients {
-        network(makeObservationBatch(observations, count: count, shape: network.observationShape))
+    let width = network.actionCount, size = network.observationShape.reduce(1, *)
+    let logProbabilities = Tensor.zeros([count, width]), values = Tensor.zeros([count])
+    let slices = Shards(rows: count, shardSize: actingSliceSize)
+    withoutGradients {
+        parallelForEach(slices.count) { s in
+            let rows = slices.rows(of: s)
+            let batch = makeObservationBatch(
+                UnsafeBufferPointer(rebasing: observations[(rows.lowerBound * size)..<(rows.upperBound * size)]),
+                count: rows.count, shape: network.observationShape)
+            let (logits, sliceValues) = network(batch)
+            logits.logSoftmax().copyElements(to: logProbabilities.storage + rows.lowerBound * width)
+            sliceValues.copyElements(to: values.storage + rows.lowerBound)
+        }
     }
-    let distribution = Categorical(logits: logits)
-    let actions = distribution.sample(using: &generator)
-    let logProbabilities = withoutGradients { distribution.logProbability(of: actions) }.scalars
-    return PolicySample(actions: actions, logProbabilities: logProbabilities, values: values.scalars)
+    let actions = Categorical(logProbabilities: logProbabilities).sample(using: &generator)
+    let chosen = actions.enumerated().map { row, action in logProbabilities.storage[row * width + action] }
+    return PolicySample(actions: actions, logProbabilities: chosen, values: values.scalars)
+}
+
+/// `forward` applied to `count` observations (rows of `shards`) without gradients, on the
+/// worker pool in the slices of `shards`, its outputs [rows, width] stacked in row order.
+func forwardInSlices(
+    _ observations: UnsafeBufferPointer<Float>, shape: [Int], shards: Shards, width: Int,
+    _ forward: (Tensor) -> Tensor
+) -> Tensor {
+    let size = shape.reduce(1, *)
+    let output = Tensor.zeros([shards.rows, width])
+    withoutGradients {
+        parallelForEach(shards.count) { s in
+            let rows = shards.rows(of: s)
+            let batch = makeObservationBatch(
+                UnsafeBufferPointer(rebasing: observations[(rows.lowerBound * size)..<(rows.upperBound * size)]),
+                count: rows.count, shape: shape)
+            forward(batch).copyElements(to: output.storage + rows.lowerBound * width)
+        }
+    }
+    return output
+}
+
+/// V(s) of a batch of observations [rows] + shape, without gradients, computed on the
+/// worker pool in the slices of `shards`.
+func valuesInSlices(_ network: ActorCritic, _ observations: Tensor, shards: Shards) -> [Float] {
+    let values = Tensor.zeros([shards.rows])
+    withoutGradients {
+        parallelForEach(shards.count) { s in
+            let rows = shards.rows(of: s)
+            network.values(observations.rows(rows)).copyElements(to: values.storage + rows.lowerBound)
+        }
+    }
+    return values.scalars
 }
 
 /// A truncated episode still has a future: adds γ·V(final observation) to the reward of

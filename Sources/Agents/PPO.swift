@@ -91,6 +91,9 @@ public final class PPO: RegisteredAgent {
     public let configuration: Configuration
     public let network: ActorCritic
     public var networkDescription: String { network.description }
+    /// The network and its shard replicas.
+    private let parallel: DataParallel<ActorCritic>
+    private let shardSize: Int
     private let optimizer: Adam
     private let buffer: RolloutBuffer
     private let totalSteps: Int
@@ -98,14 +101,16 @@ public final class PPO: RegisteredAgent {
 
     public init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
-        totalSteps: Int, seed: UInt64
+        totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
         try configuration.validate(copies: copies)
         self.configuration = configuration
         self.totalSteps = totalSteps
+        self.shardSize = shardSize
         generator = SeededGenerator(seed: seed, stream: 7)
         network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
                               network: configuration.network, orthogonal: true, generator: &generator)
+        parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
         optimizer = Adam(parameters: network.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
         buffer = RolloutBuffer(steps: configuration.stepsPerRollout, copies: copies,
@@ -115,7 +120,7 @@ public final class PPO: RegisteredAgent {
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try self.init(configuration: configuration, observationSpace: context.observationSpace,
                       actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
-                      seed: context.seed)
+                      seed: context.seed, shardSize: context.shardSize)
     }
 
     // MARK: Rollout
@@ -164,25 +169,32 @@ public final class PPO: RegisteredAgent {
                 var minibatchAdvantages = indices.map { advantages[$0] }
                 if c.normalizeAdvantages { normalize(&minibatchAdvantages) }
 
-                let (logits, values) = network(buffer.observationBatch(indices, shape: network.observationShape))
-                let loss = Self.loss(
-                    logits: logits, values: values, actions: indices.map { buffer.actions[$0] },
-                    oldLogProbabilities: gathered(buffer.logProbabilities, indices),
-                    oldValues: gathered(buffer.values, indices),
-                    advantages: Tensor(shape: [minibatchSize], scalars: minibatchAdvantages),
-                    returns: gathered(returns, indices), configuration: c)
-                guard loss.total.scalar.isFinite else {
+                // Data-parallel: each shard of the minibatch runs forward and backward on its
+                // own replica; their gradients add up, in shard order, to the minibatch's.
+                optimizer.zeroGradients()
+                let shards = Shards(rows: minibatchSize, shardSize: shardSize)
+                let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
+                    let shardIndices = indices[(indices.startIndex + rows.lowerBound)..<(indices.startIndex + rows.upperBound)]
+                    let (logits, values) = replica(buffer.observationBatch(shardIndices, shape: network.observationShape))
+                    let part = Self.loss(
+                        logits: logits, values: values, actions: shardIndices.map { buffer.actions[$0] },
+                        oldLogProbabilities: gathered(buffer.logProbabilities, shardIndices),
+                        oldValues: gathered(buffer.values, shardIndices),
+                        advantages: Tensor(shape: [rows.count], scalars: Array(minibatchAdvantages[rows])),
+                        returns: gathered(returns, shardIndices), configuration: c)
+                    part.total.backward(seed: [weight])
+                    return (part.summary, weight)
+                }
+                let loss = Loss.Summary(combining: parts)
+                guard loss.total.isFinite else {
                     throw .nonFiniteLoss(name: "PPO loss", step: transitions.globalStep)
                 }
-
-                optimizer.zeroGradients()
-                loss.total.backward()
                 clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
                 optimizer.step()
 
-                sums.value += Double(loss.value.scalar)
-                sums.policy += Double(loss.policy.scalar)
-                sums.entropy += Double(loss.entropy.scalar)
+                sums.value += loss.value
+                sums.policy += loss.policy
+                sums.entropy += loss.entropy
                 sums.kl += loss.approximateKL
                 sums.clipped += loss.clipFraction
                 sums.count += 1
@@ -214,6 +226,37 @@ public final class PPO: RegisteredAgent {
         var approximateKL: Double
         /// The fraction of samples whose ratio left [1 − ε, 1 + ε].
         var clipFraction: Double
+
+        /// The loss's values as numbers, what the update logs.
+        struct Summary {
+            var total, policy, value, entropy, approximateKL, clipFraction: Double
+
+            /// The minibatch's summary from its shards': each weighted by its share of rows
+            /// (every term is a mean over rows), added in shard order.
+            init(combining parts: [(summary: Summary, weight: Float)]) {
+                self.init(total: 0, policy: 0, value: 0, entropy: 0, approximateKL: 0, clipFraction: 0)
+                for (part, weight) in parts {
+                    let w = Double(weight)
+                    total += w * part.total
+                    policy += w * part.policy
+                    value += w * part.value
+                    entropy += w * part.entropy
+                    approximateKL += w * part.approximateKL
+                    clipFraction += w * part.clipFraction
+                }
+            }
+
+            init(total: Double, policy: Double, value: Double, entropy: Double, approximateKL: Double,
+                 clipFraction: Double) {
+                (self.total, self.policy, self.value, self.entropy) = (total, policy, value, entropy)
+                (self.approximateKL, self.clipFraction) = (approximateKL, clipFraction)
+            }
+        }
+
+        var summary: Summary {
+            Summary(total: Double(total.scalar), policy: Double(policy.scalar), value: Double(value.scalar),
+                    entropy: Double(entropy.scalar), approximateKL: approximateKL, clipFraction: clipFraction)
+        }
     }
 
     /// The loss from the networks' outputs on a minibatch (`logits` [B, actions], `values`

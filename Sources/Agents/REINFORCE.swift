@@ -99,6 +99,9 @@ public final class REINFORCE: RegisteredAgent {
     private let totalSteps: Int
     private let observationSize: Int
     private var generator: SeededGenerator
+    /// The network and its shard replicas.
+    private let parallel: DataParallel<ActorCritic>
+    private let shardSize: Int
     /// The episode each copy is playing. Not checkpointed: a resumed run starts new episodes.
     private(set) var trajectories: [Trajectory]
     /// Finished episodes not yet learned from.
@@ -106,8 +109,9 @@ public final class REINFORCE: RegisteredAgent {
 
     public init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
-        totalSteps: Int, seed: UInt64
+        totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
+        self.shardSize = shardSize
         try configuration.validate(copies: copies)
         self.configuration = configuration
         self.totalSteps = totalSteps
@@ -116,6 +120,7 @@ public final class REINFORCE: RegisteredAgent {
         network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
                               network: configuration.network, orthogonal: configuration.orthogonalInitialization,
                               generator: &generator)
+        parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
         optimizer = Adam(parameters: network.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
         trajectories = Array(repeating: Trajectory(), count: copies)
@@ -124,14 +129,11 @@ public final class REINFORCE: RegisteredAgent {
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try self.init(configuration: configuration, observationSpace: context.observationSpace,
                       actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
-                      seed: context.seed)
+                      seed: context.seed, shardSize: context.shardSize)
     }
 
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
-        let logits = withoutGradients {
-            network.logits(makeObservationBatch(observations, count: count, shape: network.observationShape))
-        }
-        let chosen = Categorical(logits: logits).sample(using: &generator)
+        let chosen = samplePolicy(network, observations: observations, count: count, generator: &generator).actions
         for i in 0..<count { actions[i] = chosen[i] }
     }
 
@@ -186,34 +188,44 @@ public final class REINFORCE: RegisteredAgent {
         optimizer.learningRate = Float(LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
             .value(atStep: step, of: totalSteps))
 
-        let (logits, values) = network(observations)
         // The advantage Gₜ − V(sₜ), with V held fixed: the baseline only shifts the target.
+        let shards = Shards(rows: batchSize, shardSize: shardSize)
         var advantages = returns
         if c.useBaseline {
-            let baseline = values.scalars
+            let baseline = valuesInSlices(network, observations, shards: shards)
             for t in 0..<batchSize { advantages[t] -= baseline[t] }
         }
         if c.normalizeAdvantages { normalize(&advantages) }
-        let advantage = Tensor(shape: [batchSize], scalars: advantages)
-        let target = Tensor(shape: [batchSize], scalars: returns)
 
-        let distribution = Categorical(logits: logits)
-        let policyLoss = -(advantage * distribution.logProbability(of: actions)).mean()
-        let valueLoss = square(target - values).mean()
-        let entropy = distribution.entropy().mean()
-        var loss = policyLoss - entropy * Float(c.entropyCoefficient)
-        if c.useBaseline { loss = loss + valueLoss * Float(c.valueCoefficient) }
-        guard loss.scalar.isFinite else { throw .nonFiniteLoss(name: "REINFORCE loss", step: step) }
-
+        // Data-parallel: each shard of the episodes' steps runs forward and backward on its
+        // own replica; their gradients add up, in shard order, to the whole batch's.
         optimizer.zeroGradients()
-        loss.backward()
+        let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
+            let (logits, values) = replica(observations.rows(rows))
+            let advantage = Tensor(shape: [rows.count], scalars: Array(advantages[rows]))
+            let target = Tensor(shape: [rows.count], scalars: Array(returns[rows]))
+            let distribution = Categorical(logits: logits)
+            let policyLoss = -(advantage * distribution.logProbability(of: Array(actions[rows]))).mean()
+            let valueLoss = square(target - values).mean()
+            let entropy = distribution.entropy().mean()
+            var loss = policyLoss - entropy * Float(c.entropyCoefficient)
+            if c.useBaseline { loss = loss + valueLoss * Float(c.valueCoefficient) }
+            loss.backward(seed: [weight])
+            let w = Double(weight)
+            return (total: w * Double(loss.scalar), policy: w * Double(policyLoss.scalar),
+                    value: w * Double(valueLoss.scalar), entropy: w * Double(entropy.scalar))
+        }
+        let loss = parts.reduce((total: 0.0, policy: 0.0, value: 0.0, entropy: 0.0)) {
+            ($0.total + $1.total, $0.policy + $1.policy, $0.value + $1.value, $0.entropy + $1.entropy)
+        }
+        guard loss.total.isFinite else { throw .nonFiniteLoss(name: "REINFORCE loss", step: step) }
         if let maxNorm = c.maxGradientNorm { clipGradientNorm(optimizer.parameters, maxNorm: Float(maxNorm)) }
         optimizer.step()
 
         return [
-            "losses/value_loss": Double(valueLoss.scalar),
-            "losses/policy_loss": Double(policyLoss.scalar),
-            "losses/entropy": Double(entropy.scalar),
+            "losses/value_loss": loss.value,
+            "losses/policy_loss": loss.policy,
+            "losses/entropy": loss.entropy,
         ]
     }
 

@@ -229,6 +229,19 @@ public struct ReplayBatch: Equatable, Sendable {
         nextObservations = Array(repeating: 0, count: count * observationSize)
         terminated = Array(repeating: 0, count: count)
     }
+
+    /// The transitions `rows` of this batch (a shard of it).
+    public func rows(_ rows: Range<Int>) -> ReplayBatch {
+        let size = observations.count / max(count, 1)
+        var part = ReplayBatch(count: 0, observationSize: size)
+        part.count = rows.count
+        part.observations = Array(observations[(rows.lowerBound * size)..<(rows.upperBound * size)])
+        part.actions = Array(actions[rows])
+        part.rewards = Array(rewards[rows])
+        part.nextObservations = Array(nextObservations[(rows.lowerBound * size)..<(rows.upperBound * size)])
+        part.terminated = Array(terminated[rows])
+        return part
+    }
 }
 
 // MARK: - Saving the buffer with a checkpoint

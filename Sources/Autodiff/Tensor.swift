@@ -11,8 +11,11 @@ public final class Tensor {
     public let shape: [Int]
     /// The number of elements: the product of `shape`.
     public let count: Int
-    /// The elements, row-major. Owned by this tensor.
+    /// The elements, row-major. Owned by this tensor, or by `storageOwner` for a replica.
     public let storage: UnsafeMutablePointer<Float>
+    /// The tensor whose elements a replica reads (kept alive by it); nil when this tensor
+    /// owns its storage.
+    private let storageOwner: Tensor?
     /// The gradient of the last `backward()` with respect to this tensor, accumulated
     /// (`+=`) over calls until `zeroGradient()`; `nil` until a gradient reaches it.
     /// Only tensors that require gradients and were not computed (leaves such as
@@ -32,7 +35,24 @@ public final class Tensor {
         self.shape = shape
         self.count = shape.reduce(1, *)
         self.storage = StoragePool.allocate(count)
+        self.storageOwner = nil
         self.requiresGradient = requiresGradient
+    }
+
+    /// A leaf over `owner`'s elements (see `replica()`).
+    private init(sharingStorageOf owner: Tensor) {
+        shape = owner.shape
+        count = owner.count
+        storage = owner.storage
+        storageOwner = owner
+        requiresGradient = owner.requiresGradient
+    }
+
+    /// A leaf tensor that reads (and writes) this tensor's elements, with no copy, but keeps
+    /// a gradient of its own: a data-parallel shard computes its share of a parameter's
+    /// gradient on a replica, so shards running at once never write the same buffer.
+    public func replica() -> Tensor {
+        Tensor(sharingStorageOf: storageOwner ?? self)
     }
 
     /// A tensor holding `scalars` in the given shape.
@@ -52,7 +72,7 @@ public final class Tensor {
     }
 
     deinit {
-        StoragePool.deallocate(storage, count: count)
+        if storageOwner == nil { StoragePool.deallocate(storage, count: count) }
         if let gradientStorage { StoragePool.deallocate(gradientStorage, count: count) }
     }
 
@@ -112,6 +132,31 @@ public final class Tensor {
         } else {
             for i in 0..<count { gx[i] += share(i) }
         }
+    }
+
+    /// Adds the gradients of `parts` to this tensor's gradient, part by part in the order
+    /// given (so the sum has the same bits however the parts were computed), and forgets
+    /// theirs. Parts without a gradient count as zero.
+    /// - Precondition: every part has this tensor's shape.
+    public func accumulateGradients(takenFrom parts: [Tensor]) {
+        for part in parts {
+            precondition(part.shape == shape, "gradient of shape \(part.shape) added to a tensor of shape \(shape)")
+            guard let source = part.gradientStorage else { continue }
+            let (destination, isFresh) = gradientDestination()
+            if isFresh {
+                destination.update(from: source, count: count)
+            } else {
+                for i in 0..<count { destination[i] += source[i] }
+            }
+            StoragePool.deallocate(source, count: count)
+            part.gradientStorage = nil
+        }
+    }
+
+    /// Copies the elements to `destination` (room for `count` floats). Prefer it to
+    /// `storage` on a temporary result, which may be freed before the pointer is used.
+    public func copyElements(to destination: UnsafeMutablePointer<Float>) {
+        destination.update(from: storage, count: count)
     }
 
     /// Overwrites the elements with `scalars` (same count), for example to load weights.

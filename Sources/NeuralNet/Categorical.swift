@@ -12,6 +12,13 @@ public struct Categorical {
         logProbabilities = logits.logSoftmax()
     }
 
+    /// The distributions of already normalised log-probabilities [batch, actions] (rows
+    /// whose exponentials sum to 1), used as they are.
+    public init(logProbabilities: Tensor) {
+        precondition(logProbabilities.rank == 2, "Categorical needs log-probabilities [batch, actions], got \(logProbabilities.shape)")
+        self.logProbabilities = logProbabilities
+    }
+
     public var batchSize: Int { logProbabilities.shape[0] }
     public var actionCount: Int { logProbabilities.shape[1] }
 

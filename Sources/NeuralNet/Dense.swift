@@ -18,6 +18,13 @@ public final class Dense: Layer {
         bias = .zeros([outputSize], requiresGradient: true)
     }
 
+    private init(weight: Tensor, bias: Tensor) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public func replica() -> Dense { Dense(weight: weight.replica(), bias: bias.replica()) }
+
     public var inputSize: Int { weight.shape[0] }
     public var outputSize: Int { weight.shape[1] }
 
@@ -49,6 +56,14 @@ public final class Conv2D: Layer {
         self.padding = padding
     }
 
+    private init(filter: Tensor, bias: Tensor, padding: Padding) {
+        self.filter = filter
+        self.bias = bias
+        self.padding = padding
+    }
+
+    public func replica() -> Conv2D { Conv2D(filter: filter.replica(), bias: bias.replica(), padding: padding) }
+
     public func callAsFunction(_ input: Tensor) -> Tensor {
         Tensor.conv2D(input, filter: filter, bias: bias, padding: padding)
     }
@@ -65,6 +80,8 @@ public final class Activation: Layer {
 
     public init(_ kind: Kind) { self.kind = kind }
 
+    public func replica() -> Activation { self }
+
     public func callAsFunction(_ input: Tensor) -> Tensor {
         switch kind {
         case .tanh: tanh(input)
@@ -79,6 +96,7 @@ public final class Activation: Layer {
 /// Flattens [N, ...] to [N, rest] (no parameters).
 public final class Flatten: Layer {
     public init() {}
+    public func replica() -> Flatten { self }
     public func callAsFunction(_ input: Tensor) -> Tensor { input.flattened() }
     public var namedParameters: [(name: String, tensor: Tensor)] { [] }
 }

@@ -10,6 +10,11 @@ public protocol Layer: AnyObject {
     func callAsFunction(_ input: Tensor) -> Tensor
     /// The parameters with stable names (`"weight"`, `"0.bias"`, ...), in a fixed order.
     var namedParameters: [(name: String, tensor: Tensor)] { get }
+    /// The same layer over the same parameter values (no copy) whose parameters keep
+    /// gradients of their own (`Tensor.replica()`): one per shard of a data-parallel
+    /// update, so shards run at once on different threads. A layer without parameters may
+    /// return itself.
+    func replica() -> Self
 }
 
 extension Layer {
@@ -53,6 +58,8 @@ public final class Sequential: Layer {
 
     public init(_ layers: [any Layer]) { self.layers = layers }
     public convenience init(_ layers: any Layer...) { self.init(layers) }
+
+    public func replica() -> Sequential { Sequential(layers.map { $0.replica() }) }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
         layers.reduce(input) { x, layer in layer(x) }

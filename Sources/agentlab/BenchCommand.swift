@@ -1,6 +1,7 @@
 import ArgumentParser
 import Autodiff
 import Foundation
+import Parallelism
 
 /// `agentlab bench`: measures speed, release builds only.
 struct BenchCommand: ParsableCommand {
@@ -28,11 +29,20 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Short runs, for a smoke test; figures are not meaningful.")
     var quick = false
 
+    @Option(help: "Threads for the parallel figures (default: every core); single-thread figures stay on one.")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads { try ThreadCount.check(threads) }
+    }
+
     func run() throws {
         #if DEBUG
         printError("warning: this is a debug build; build with -c release for meaningful figures")
         #endif
         if let warning = BLASKernels.slowKernelWarning() { printError(warning) }
+        ThreadCount.apply(threads)
+        printError("OpenBLAS kernels: \(BLASKernels.coreName); worker pool: \(WorkerPool.shared.threadCount) threads")
         let chosen = suites.isEmpty ? Suite.allCases : suites
         var results: [BenchmarkResult] = []
         for suite in chosen {

@@ -45,12 +45,16 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write the full report as JSON to this file (- for standard output).")
     var json: String?
 
+    @Option(help: "Threads to play episodes on (default: every core); the results are the same for any number.")
+    var threads: Int?
+
     @Option(help: "Write a JUnit XML report (one test case per run) to this file (- for standard output).")
     var junit: String?
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("name at least one run folder") }
         guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+        if let threads { try ThreadCount.check(threads) }
         guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive, got \(maxSteps)") }
         guard episodes <= Self.maximumEpisodes else {
             throw ValidationError("--episodes must be at most \(Self.maximumEpisodes), got \(episodes)")
@@ -70,7 +74,7 @@ struct EvalCommand: ParsableCommand {
         for path in runs {
             do { loaded.append(try TrainedRun(path)) } catch { throw UsageError(error.description) }
         }
-        let threads = ProcessInfo.processInfo.activeProcessorCount
+        ThreadCount.apply(threads)
         var reports: [EvaluationReport] = []
         for run in loaded {
             let spec = run.spec
@@ -78,7 +82,7 @@ struct EvalCommand: ParsableCommand {
             let results: [EpisodeRecord]
             do {
                 results = try evaluate(run.agent, makeEnvironment: { spec.makeEnvironment() }, episodes: episodes,
-                                       seed: seed, stochastic: stochastic, maxSteps: maxSteps, threads: threads)
+                                       seed: seed, stochastic: stochastic, maxSteps: maxSteps)
             } catch {
                 throw UsageError("\(run.folder.path): \(error.description)")
             }

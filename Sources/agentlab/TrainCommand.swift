@@ -60,20 +60,24 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Keep DQN's replay buffer in its checkpoints, so a resumed run keeps its experience.")
     var saveReplay = false
 
+    @Option(help: "Threads to train on (default: the configuration's threads, 0 meaning every core); the results are the same for any number.")
+    var threads: Int?
+
     func validate() throws {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
         if let environments, environments <= 0 { throw ValidationError("--environments must be positive, got \(environments)") }
+        if let threads { try ThreadCount.check(threads) }
         if let out, out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
         if let resume, resume.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--resume must name a run folder, got an empty path") }
         if resume != nil, env != nil || algo != nil || config != nil || out != nil || seed != nil || environments != nil || saveReplay {
-            throw ValidationError("--resume continues a run as it was configured: only --steps may be given with it")
+            throw ValidationError("--resume continues a run as it was configured: only --steps and --threads may be given with it")
         }
     }
 
     func run() throws {
         // Configuration, checkpoint and disk errors (a full disk included) exit with status 2
         // through AgentLab.main, each with its message.
-        let session = try resume.map { try TrainingSession(resuming: RunFolder($0), steps: steps) }
+        let session = try resume.map { try TrainingSession(resuming: RunFolder($0), steps: steps, threads: threads) }
             ?? TrainingSession(starting: resolvedConfiguration(), in: outputFolder(), force: force)
         try session.run()
     }
@@ -99,6 +103,7 @@ struct TrainCommand: ParsableCommand {
         if let seed { flags["seed"] = .int(Int(truncatingIfNeeded: seed)) }
         if let environments { flags["environments"] = .int(environments) }
         if saveReplay { flags["save_replay"] = .bool(true) }
+        if let threads { flags["threads"] = .int(threads) }
         let merged = try preset
             .overlaid(with: fileTree, optionalKeys: spec.optionalKeys)
             .overlaid(with: .object(flags), optionalKeys: spec.optionalKeys)

@@ -1,5 +1,6 @@
 import Environments
 import SeededRandom
+import Parallelism
 import XCTest
 @testable import Agents
 
@@ -16,20 +17,20 @@ final class EvaluationTests: XCTestCase {
     func testResultsDoNotDependOnTheNumberOfThreads() throws {
         let agent = try makeAgent()
         let make: @Sendable () -> any Environment = { TimeLimit(CartPole(), maxEpisodeSteps: 500) }
-        let one = try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, threads: 1)
-        let three = try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, threads: 3)
+        let one = try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, pool: WorkerPool(threadCount: 1))
+        let three = try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, pool: WorkerPool(threadCount: 3))
         XCTAssertEqual(one, three)
         XCTAssertEqual(one[4], try playEpisode(agent, environment: make(), seed: seedForCopy(4, of: 9), stochastic: false))
         XCTAssertGreaterThan(Set(one.map(\.episodeReturn)).count, 1, "different seeds give different episodes")
-        let stochastic = try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, stochastic: true, threads: 2)
-        XCTAssertEqual(stochastic, try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, stochastic: true, threads: 1))
+        let stochastic = try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, stochastic: true, pool: WorkerPool(threadCount: 2))
+        XCTAssertEqual(stochastic, try evaluate(agent, makeEnvironment: make, episodes: 7, seed: 9, stochastic: true, pool: WorkerPool(threadCount: 1)))
     }
 
     /// An environment without a time limit that the agent never ends: every episode stops
     /// at `maxSteps` and says so, with the return of exactly those steps.
     func testEpisodesWithoutAnEndAreCutShortAtTheStepLimit() throws {
         let agent = try makeAgent()
-        let results = try evaluate(agent, makeEnvironment: { Endless() }, episodes: 3, seed: 0, maxSteps: 25, threads: 2)
+        let results = try evaluate(agent, makeEnvironment: { Endless() }, episodes: 3, seed: 0, maxSteps: 25, pool: WorkerPool(threadCount: 2))
         XCTAssertEqual(results, Array(repeating: EpisodeRecord(episodeReturn: 25, length: 25, ending: .cutShort), count: 3))
         let limited = try evaluate(agent, makeEnvironment: { TimeLimit(Endless(), maxEpisodeSteps: 10) },
                                    episodes: 1, seed: 0, maxSteps: 25)
@@ -41,7 +42,7 @@ final class EvaluationTests: XCTestCase {
     func testAFailingStepIsReportedNotTakenForTheEnd() throws {
         let agent = try makeAgent()
         XCTAssertThrowsError(try evaluate(agent, makeEnvironment: { Endless(failingAtStep: 7) }, episodes: 4, seed: 0,
-                                          maxSteps: 100, threads: 2)) { error in
+                                          maxSteps: 100, pool: WorkerPool(threadCount: 2))) { error in
             XCTAssertEqual(error as? EvaluationError,
                            EvaluationError(episode: 0, step: 6, underlying: .invalidConfiguration("broken at step 7")))
             XCTAssertTrue("\(error)".contains("episode 0 failed at step 6"), "\(error)")

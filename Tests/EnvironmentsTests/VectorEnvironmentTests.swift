@@ -1,4 +1,5 @@
 import SeededRandom
+import Parallelism
 import XCTest
 @testable import Environments
 
@@ -175,23 +176,20 @@ final class VectorEnvironmentTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(finishedEpisodeCount, 8 * count)
     }
 
-    func testChunkedParallelSteppingMatchesSerialBitForBit() throws {
-        let count = 37  // uneven chunks
+    func testSlicedParallelSteppingMatchesSerialBitForBit() throws {
+        let count = 37  // uneven slices
         let serial = VectorEnvironment(Counter(), count: count)
         serial.parallelThreshold = .max
         let chunkedIn16 = VectorEnvironment(Counter(), count: count)
         chunkedIn16.parallelThreshold = 1
-        chunkedIn16.threadCount = 4
-        chunkedIn16.minimumChunkSize = 1
+        chunkedIn16.workerPool = WorkerPool(threadCount: 16)
         let chunkedIn2 = VectorEnvironment(Counter(), count: count)
         chunkedIn2.parallelThreshold = 1
-        chunkedIn2.threadCount = 2
-        chunkedIn2.minimumChunkSize = 16
+        chunkedIn2.workerPool = WorkerPool(threadCount: 2)
         let chunkedIn7 = VectorEnvironment(Counter(), count: count)
         chunkedIn7.parallelThreshold = 1
-        chunkedIn7.threadCount = 7
-        chunkedIn7.minimumChunkSize = 5
-        XCTAssertEqual([serial, chunkedIn16, chunkedIn2, chunkedIn7].map(\.chunkCount), [1, 16, 2, 7])
+        chunkedIn7.workerPool = WorkerPool(threadCount: 7)
+        XCTAssertEqual([serial, chunkedIn16, chunkedIn2, chunkedIn7].map(\.workerPool.threadCount), [1, 16, 2, 7])
         let vectors = [serial, chunkedIn16, chunkedIn2, chunkedIn7]
         for vector in vectors { vector.reset(seed: 11) }
         var actionSource = SeededGenerator(seed: 12)

@@ -1,10 +1,12 @@
 import Environments
 import Foundation
+import Parallelism
 import SeededRandom
 
 /// The `agentlab bench envs` workloads: steps per second of every registered environment
 /// (with its registry wrappers), random actions, observations written, one copy and a
-/// vector of 1,024 copies spread over the machine's cores.
+/// vector of 1,024 copies on one thread and on every thread of the worker pool, and the
+/// ratio of the two.
 enum EnvironmentBenchmark {
     /// The targets in millions of steps per second: (one copy, 1,024 copies).
     static func targets(for id: String) -> (single: Double?, vector: Double?) {
@@ -56,19 +58,37 @@ enum EnvironmentBenchmark {
         }
     }
 
+    /// The least speed-up of 1,024 copies on two or more threads over one thread.
+    static func scalingTarget(for id: String) -> Double {
+        id == "CartPole-v1" || id == "Breakout-MinAtar" ? 1.7 : 1.0
+    }
+
     static func run(quick: Bool = false) -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
+        let threads = WorkerPool.shared.threadCount
+        let oneThread = WorkerPool(threadCount: 1)
         for spec in EnvironmentRegistry.standard.specs {
             let (singleTarget, vectorTarget) = targets(for: spec.id)
             let single = singleCopyRate(spec.makeEnvironment(), steps: quick ? 20_000 : 5_000_000)
             results.append(BenchmarkResult(
                 suite: "envs", name: "\(spec.id) ×1", unit: "M steps/s", value: single / 1e6, target: singleTarget,
                 higherIsBetter: true, detail: "one copy, one thread"))
+            let rounds = quick ? 10 : 20_000
             let vector = makeVectorEnvironment(spec.makeEnvironment(), count: 1024)
-            let rate = vectorRate(vector, rounds: quick ? 10 : 20_000)
+            vector.workerPool = oneThread
+            let serialRate = vectorRate(vector, rounds: rounds)
+            vector.workerPool = .shared
+            let rate = vectorRate(vector, rounds: rounds)
             results.append(BenchmarkResult(
-                suite: "envs", name: "\(spec.id) ×1024", unit: "M steps/s", value: rate / 1e6, target: vectorTarget,
-                higherIsBetter: true, detail: "1,024 copies over \(vector.threadCount) threads"))
+                suite: "envs", name: "\(spec.id) ×1024", unit: "M steps/s", value: rate / 1e6,
+                target: threads > 1 ? vectorTarget : nil,
+                higherIsBetter: true, detail: "1,024 copies over \(threads) threads"))
+            if threads > 1 {
+                results.append(BenchmarkResult(
+                    suite: "envs", name: "\(spec.id) ×1024 scaling", unit: "×", value: rate / serialRate,
+                    target: quick ? nil : scalingTarget(for: spec.id), higherIsBetter: true,
+                    detail: "\(threads) threads over 1 (\((serialRate / 1e6).formatted(significantDigits: 3)) M steps/s)"))
+            }
         }
         return results
     }

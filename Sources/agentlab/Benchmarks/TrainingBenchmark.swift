@@ -27,7 +27,7 @@ enum TrainingBenchmark {
         try loop.run(until: steps) { _ in }
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
         let episodes = try evaluate(agent, makeEnvironment: { spec.makeEnvironment() }, episodes: quick ? 5 : 100,
-                                seed: 0, threads: ProcessInfo.processInfo.activeProcessorCount)
+                                seed: 0)
         let greedy = episodes.reduce(0) { $0 + $1.episodeReturn } / Double(episodes.count)
         return [
             BenchmarkResult(suite: "train", name: "ppo_cartpole_cleanrl_wall", unit: "s", value: seconds,

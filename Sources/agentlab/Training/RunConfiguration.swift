@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import Parallelism
 
 /// Everything that defines a training run: written fully resolved to the run folder's
 /// `config.yaml`, read back by `--resume`, `eval` and `watch`. Keys are snake_case in YAML;
@@ -22,6 +23,12 @@ struct RunConfiguration: Codable, Equatable {
     /// Include experience buffers (DQN's replay buffer) in checkpoints, so a resumed run
     /// keeps its experience (large: observations × buffer size × 8 bytes).
     var saveReplay = false
+    /// Threads of the worker pool that steps the environments, acts and computes the
+    /// gradients; 0: every core. Results are the same for any number.
+    var threads = 0
+    /// Rows per data-parallel gradient shard (`AgentContext.shardSize`): minibatches are
+    /// cut into ⌈rows / shard_size⌉ pieces that run on the worker pool.
+    var shardSize = defaultShardSize
     /// The algorithm's settings (its `Configuration`).
     var settings: any AlgorithmConfiguration = PPO.Configuration()
 
@@ -29,6 +36,7 @@ struct RunConfiguration: Codable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case environment, algorithm, steps, seed, environments
         case checkpointInterval = "checkpoint_interval", saveReplay = "save_replay"
+        case threads, shardSize = "shard_size"
     }
 
     init() {}
@@ -58,6 +66,9 @@ struct RunConfiguration: Codable, Equatable {
         environments = try run.decode(Int.self, forKey: .environments)
         checkpointInterval = try run.decode(Int.self, forKey: .checkpointInterval)
         saveReplay = try run.decode(Bool.self, forKey: .saveReplay)
+        // Absent from the config.yaml of runs older than the worker pool.
+        threads = try run.decodeIfPresent(Int.self, forKey: .threads) ?? 0
+        shardSize = try run.decodeIfPresent(Int.self, forKey: .shardSize) ?? defaultShardSize
         let spec: AlgorithmSpec
         do { spec = try AlgorithmRegistry.standard.spec(named: algorithm) } catch {
             throw ConfigurationError.invalidValue(key: "algorithm", reason: error.description)
@@ -82,6 +93,8 @@ struct RunConfiguration: Codable, Equatable {
         try run.encode(environments, forKey: .environments)
         try run.encode(checkpointInterval, forKey: .checkpointInterval)
         try run.encode(saveReplay, forKey: .saveReplay)
+        try run.encode(threads, forKey: .threads)
+        try run.encode(shardSize, forKey: .shardSize)
         var sections = encoder.container(keyedBy: SectionKey.self)
         try sections.encode(settings, forKey: SectionKey(algorithm))
     }
@@ -89,7 +102,8 @@ struct RunConfiguration: Codable, Equatable {
     static func == (a: Self, b: Self) -> Bool {
         a.environment == b.environment && a.algorithm == b.algorithm && a.steps == b.steps && a.seed == b.seed
             && a.environments == b.environments && a.checkpointInterval == b.checkpointInterval
-            && a.saveReplay == b.saveReplay && a.settings.isEqual(to: b.settings)
+            && a.saveReplay == b.saveReplay && a.threads == b.threads && a.shardSize == b.shardSize
+            && a.settings.isEqual(to: b.settings)
     }
 
     /// Decodes a configuration tree strictly: every key must be one a run of its algorithm
@@ -119,8 +133,16 @@ struct RunConfiguration: Codable, Equatable {
         try Require.count("steps", steps, in: 1...Self.maximumSteps)
         try Require.count("environments", environments, in: 1...4096)
         try Require.count("checkpoint_interval", checkpointInterval, in: 1...Self.maximumSteps)
+        try Require.count("threads", threads, in: 0...Self.maximumThreads)
+        try Require.count("shard_size", shardSize, in: 1...1_000_000)
         try settings.validate(copies: environments)
     }
+
+    /// The most threads a run may ask for.
+    static let maximumThreads = 1_024
+
+    /// The threads the run uses: `threads`, or every core when it is 0.
+    var resolvedThreads: Int { threads == 0 ? WorkerPool.availableProcessors : threads }
 
     /// The longest run: far beyond any real one, far from overflowing a step counter.
     static let maximumSteps = 1_000_000_000_000
@@ -129,7 +151,7 @@ struct RunConfiguration: Codable, Equatable {
     func makeAgent(observationSpace: Box, actionCount: Int) throws(TrainingError) -> any Agent {
         try algorithmSpec.makeAgent(settings, context: AgentContext(
             observationSpace: observationSpace, actionCount: actionCount, copies: environments, totalSteps: steps,
-            seed: seed, savesExperience: saveReplay))
+            seed: seed, savesExperience: saveReplay, shardSize: shardSize))
     }
 }
 

@@ -28,6 +28,10 @@ struct SavedCheckpoint {
          metrics: String, environments: Data?) {
         self.agent = agent
         self.info = info
+        // How many threads trained a run does not change its results, so it stays out of the
+        // checkpoint: the same run gives the same bytes on any machine.
+        var configuration = configuration
+        configuration.threads = 0
         self.configuration = configuration
         self.session = session
         self.metrics = metrics

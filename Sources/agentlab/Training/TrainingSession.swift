@@ -2,6 +2,7 @@ import Agents
 import Autodiff
 import Environments
 import Foundation
+import Parallelism
 
 /// One training run from its resolved configuration to its final checkpoint: builds the
 /// environments and the agent, drives the loop, logs metrics, writes checkpoints. Everything
@@ -34,7 +35,7 @@ final class TrainingSession {
     /// is locked first; config.yaml must still describe the run the checkpoint was trained
     /// as (only `steps` and `checkpoint_interval` may change), and is rewritten only once
     /// everything has been checked.
-    convenience init(resuming folder: RunFolder, steps: Int?) throws {
+    convenience init(resuming folder: RunFolder, steps: Int?, threads: Int? = nil) throws {
         let lock = try folder.lockForResume()
         var configuration = try folder.readConfiguration()
         let saved = try folder.loadCheckpoint()
@@ -51,6 +52,7 @@ final class TrainingSession {
             throw RunFolderError.corrupt(folder.checkpointURL.path, reason: "its step \(saved.info.step) is beyond the run's "
                 + "\(configuration.steps) steps")
         }
+        if let threads { configuration.threads = threads }
         try configuration.validate()
         try self.init(configuration: configuration, folder: folder, resumeFrom: saved)
         self.lock = lock
@@ -118,6 +120,7 @@ final class TrainingSession {
             var c = c
             c.steps = 0
             c.checkpointInterval = 1
+            c.threads = 0
             return Dictionary(try ConfigurationValue(encoding: c).flattened(), uniquingKeysWith: { a, _ in a })
         }
         let now = try settings(configuration), then = try settings(trained)
@@ -125,8 +128,8 @@ final class TrainingSession {
         guard !changed.isEmpty else { return }
         let list = changed.map { "\($0) \(then[$0] ?? "absent") → \(now[$0] ?? "absent")" }.joined(separator: ", ")
         throw RunFolderError.mismatch("\(folder.configURL.path) no longer describes the run its checkpoint was "
-            + "trained as (\(list)); undo the edit, or start a new run with these settings (only steps and "
-            + "checkpoint_interval may change on resume)")
+            + "trained as (\(list)); undo the edit, or start a new run with these settings (only steps, "
+            + "checkpoint_interval and threads may change on resume)")
     }
 
     static func yaml(_ configuration: RunConfiguration) throws -> String {
@@ -141,8 +144,9 @@ final class TrainingSession {
         installStopHandlers()
         let c = configuration
         let startStep = loop.globalStep
+        WorkerPool.shared.setThreadCount(c.resolvedThreads)
         print("Training \(c.algorithm) on \(c.environment) for \(c.steps) steps (seed \(c.seed), "
-            + "\(c.environments) environments) → \(folder.path)")
+            + "\(c.environments) environments, \(c.resolvedThreads) thread\(c.resolvedThreads == 1 ? "" : "s")) → \(folder.path)")
         if let warning = BLASKernels.slowKernelWarning() { print(warning) }
         if startStep > 0 {
             print("Resuming from step \(startStep)"

@@ -1,0 +1,87 @@
+import Autodiff
+import Parallelism
+import SeededRandom
+import XCTest
+@testable import NeuralNet
+
+final class DataParallelTests: XCTestCase {
+    override func tearDown() {
+        WorkerPool.shared.setThreadCount(1)
+    }
+
+    /// A small conv network and a batch of 10 inputs and targets.
+    private func makeProblem() -> (network: Sequential, inputs: [Float], targets: [Float]) {
+        var generator = SeededGenerator(seed: 5)
+        let network = Sequential(
+            Conv2D(inputChannels: 2, outputChannels: 3, kernelSize: 3, padding: .valid, generator: &generator),
+            Activation(.relu), Flatten(),
+            Dense(inputSize: 2 * 2 * 3, outputSize: 5, generator: &generator), Activation(.tanh),
+            Dense(inputSize: 5, outputSize: 2, generator: &generator))
+        let inputs = (0..<(10 * 4 * 4 * 2)).map { _ in generator.uniformFloat() * 2 - 1 }
+        let targets = (0..<(10 * 2)).map { _ in generator.uniformFloat() }
+        return (network, inputs, targets)
+    }
+
+    /// The gradients of the mean squared error over the batch, computed in shards of at
+    /// most `shardSize` rows.
+    private func gradients(shardSize: Int, threads: Int) -> [[Float]] {
+        WorkerPool.shared.setThreadCount(threads)
+        let (network, inputs, targets) = makeProblem()
+        let parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
+        let shards = Shards(rows: 10, shardSize: shardSize)
+        let losses = parallel.computeGradients(over: shards) { replica, rows, weight in
+            let x = Tensor(shape: [rows.count, 4, 4, 2], scalars: Array(inputs[(rows.lowerBound * 32)..<(rows.upperBound * 32)]))
+            let y = Tensor(shape: [rows.count, 2], scalars: Array(targets[(rows.lowerBound * 2)..<(rows.upperBound * 2)]))
+            let loss = meanSquaredError(replica(x), y)
+            loss.backward(seed: [weight])
+            return loss.scalar * weight
+        }
+        XCTAssertEqual(losses.count, shards.count)
+        return network.parameters.map { $0.gradient ?? [] }
+    }
+
+    func testShardsCutTheBatchIntoNearEqualContiguousPieces() {
+        let shards = Shards(rows: 10, shardSize: 3)
+        XCTAssertEqual(shards.count, 4)
+        XCTAssertEqual((0..<4).map { shards.rows(of: $0) }, [0..<2, 2..<5, 5..<7, 7..<10])
+        XCTAssertEqual((0..<4).map { shards.weight(of: $0) }.reduce(0, +), 1, accuracy: 1e-6)
+        XCTAssertEqual(Shards(rows: 1024, shardSize: 128).count, 8)
+        XCTAssertEqual(Shards(rows: 32, shardSize: 128).count, 1)
+    }
+
+    /// Sharding changes only the order of additions: the gradient of the mean over the
+    /// batch matches the unsharded one within float rounding (1e-6 relative to the largest
+    /// component of each tensor).
+    func testShardedGradientEqualsTheWholeBatchGradient() {
+        let whole = gradients(shardSize: 10, threads: 1)
+        let sharded = gradients(shardSize: 3, threads: 1)
+        XCTAssertEqual(whole.map(\.count), sharded.map(\.count))
+        for (a, b) in zip(whole, sharded) {
+            let scale = max(a.map(abs).max() ?? 0, 1e-3)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6 * scale) }
+        }
+        XCTAssertTrue(whole.allSatisfy { $0.contains { $0 != 0 } }, "every parameter gets a gradient")
+    }
+
+    /// The shard cut depends on the configuration only, so any number of threads gives the
+    /// same bits.
+    func testShardedGradientIsTheSameBitForBitForAnyThreadCount() {
+        let one = gradients(shardSize: 3, threads: 1)
+        XCTAssertEqual(gradients(shardSize: 3, threads: 2), one)
+        XCTAssertEqual(gradients(shardSize: 3, threads: 5), one)
+    }
+
+    func testReplicaReadsTheSameValuesAndKeepsItsOwnGradient() {
+        let parameter = Tensor(shape: [3], scalars: [1, 2, 3], requiresGradient: true)
+        let replica = parameter.replica()
+        XCTAssertEqual(replica.scalars, [1, 2, 3])
+        parameter.assign([4, 5, 6])  // an optimiser step on the original
+        XCTAssertEqual(replica.scalars, [4, 5, 6])
+        (replica * replica).sum().backward()
+        XCTAssertEqual(replica.gradient, [8, 10, 12])
+        XCTAssertNil(parameter.gradient, "the original's gradient is untouched")
+        parameter.accumulateGradients(takenFrom: [replica, replica.replica()])
+        XCTAssertEqual(parameter.gradient, [8, 10, 12])
+        XCTAssertNil(replica.gradient, "taken, not copied")
+    }
+}
