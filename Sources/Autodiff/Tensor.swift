@@ -139,18 +139,36 @@ public final class Tensor {
     /// theirs. Parts without a gradient count as zero.
     /// - Precondition: every part has this tensor's shape.
     public func accumulateGradients(takenFrom parts: [Tensor]) {
+        prepareGradient()
+        addGradients(of: parts, in: 0..<count)
+        for part in parts { part.releaseGradient() }
+    }
+
+    /// Creates this tensor's gradient, zeroed, unless it has one: call it before
+    /// `addGradients(of:in:)` runs on several ranges at once.
+    public func prepareGradient() {
+        _ = gradientBuffer()
+    }
+
+    /// Adds elements `range` of the gradients of `parts`, part by part in the order given,
+    /// to this tensor's gradient (which `prepareGradient()` created). Disjoint ranges may
+    /// run at once on different threads.
+    public func addGradients(of parts: [Tensor], in range: Range<Int>) {
+        guard let destination = gradientStorage else {
+            preconditionFailure("addGradients(of:in:) needs prepareGradient() first")
+        }
         for part in parts {
             precondition(part.shape == shape, "gradient of shape \(part.shape) added to a tensor of shape \(shape)")
             guard let source = part.gradientStorage else { continue }
-            let (destination, isFresh) = gradientDestination()
-            if isFresh {
-                destination.update(from: source, count: count)
-            } else {
-                for i in 0..<count { destination[i] += source[i] }
-            }
-            StoragePool.deallocate(source, count: count)
-            part.gradientStorage = nil
+            for i in range { destination[i] += source[i] }
         }
+    }
+
+    /// Forgets the gradient and frees its buffer (the next backward writes a fresh one).
+    public func releaseGradient() {
+        guard let gradientStorage else { return }
+        StoragePool.deallocate(gradientStorage, count: count)
+        self.gradientStorage = nil
     }
 
     /// Copies the elements to `destination` (room for `count` floats). Prefer it to

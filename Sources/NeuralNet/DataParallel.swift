@@ -75,10 +75,32 @@ public final class DataParallel<Model> {
             }
             initialized = shards.count
         }
-        let used = replicas.prefix(shards.count)
-        parallelForEach(parameters.count) { p in
-            parameters[p].accumulateGradients(takenFrom: used.map { $0.parameters[p] })
+        // The sum, shard by shard in order, in chunks of elements spread over the pool.
+        let parts = parameters.indices.map { p in replicas.prefix(shards.count).map { $0.parameters[p] } }
+        for parameter in parameters { parameter.prepareGradient() }
+        let chunks = ElementChunks(parameters)
+        parallelForEach(chunks.count) { c in
+            let (p, range) = chunks[c]
+            parameters[p].addGradients(of: parts[p], in: range)
         }
+        for part in parts.joined() { part.releaseGradient() }
         return results
     }
+}
+
+/// The elements of a list of tensors cut into chunks of at most `size` (tensor by tensor),
+/// for element-wise work on the worker pool: the same bits for any thread count.
+struct ElementChunks {
+    private var chunks: [(tensor: Int, range: Range<Int>)] = []
+
+    init(_ tensors: [Tensor], size: Int = 1 << 15) {
+        for (index, tensor) in tensors.enumerated() {
+            for start in stride(from: 0, to: tensor.count, by: size) {
+                chunks.append((index, start..<min(start + size, tensor.count)))
+            }
+        }
+    }
+
+    var count: Int { chunks.count }
+    subscript(_ chunk: Int) -> (tensor: Int, range: Range<Int>) { chunks[chunk] }
 }

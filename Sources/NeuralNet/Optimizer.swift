@@ -137,9 +137,15 @@ public final class Adam: Optimizer {
         let correction1 = 1 - pow(Double(beta1), t), correction2 = 1 - pow(Double(beta2), t)
         let stepSize = Float(Double(learningRate) / correction1)
         let correction2Root = Float(correction2.squareRoot())
-        for (index, p) in parameters.enumerated() {
-            guard let grad = p.gradientStorage else { continue }
-            Self.update(p.storage, grad, firstMoments[index].storage, secondMoments[index].storage, count: p.count,
+        // Element-wise, so chunks spread over the worker pool give the same bits.
+        let chunks = ElementChunks(parameters)
+        parallelForEach(chunks.count) { c in
+            let (index, range) = chunks[c]
+            let p = parameters[index]
+            guard let grad = p.gradientStorage else { return }
+            let offset = range.lowerBound
+            Self.update(p.storage + offset, grad + offset, firstMoments[index].storage + offset,
+                        secondMoments[index].storage + offset, count: range.count,
                         beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
                         stepSize: stepSize, inverseCorrection2Root: 1 / correction2Root)
         }
@@ -240,15 +246,16 @@ public final class RMSprop: Optimizer {
 /// Scales all gradients together so that their global L2 norm is at most `maxNorm`, as
 /// `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), applied only
 /// when below 1). Returns the norm before clipping.
+///
+/// Each tensor's sum of squares is taken eight lanes at a time (eight partial sums, then
+/// their total), which vectorises; the tensors' sums add up in Float64.
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     precondition(maxNorm > 0, "clipGradientNorm: maxNorm must be positive, got \(maxNorm)")
     var total: Double = 0
     for p in parameters {
         guard let g = p.gradientStorage else { continue }
-        var sum: Float = 0
-        for i in 0..<p.count { sum += g[i] * g[i] }
-        total += Double(sum)
+        total += Double(sumOfSquares(g, count: p.count))
     }
     let norm = Float(total.squareRoot())
     let coefficient = maxNorm / (norm + 1e-6)
@@ -259,4 +266,17 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
         }
     }
     return norm
+}
+
+/// Σ x², accumulated in eight lanes (element i in lane i mod 8), then the lanes summed.
+func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    let whole = count / 8 * 8
+    let raw = UnsafeRawPointer(x)
+    for i in stride(from: 0, to: whole, by: 8) {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes += v * v
+    }
+    for i in whole..<count { lanes[i - whole] += x[i] * x[i] }
+    return lanes.sum()
 }

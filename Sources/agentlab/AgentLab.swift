@@ -61,3 +61,8 @@ struct UsageError: Error, CustomStringConvertible {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
 }
+
+/// Writes a line that is not an error to standard error (so standard output stays data).
+func printNote(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -38,11 +38,11 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         #if DEBUG
-        printError("warning: this is a debug build; build with -c release for meaningful figures")
+        printNote("warning: this is a debug build; build with -c release for meaningful figures")
         #endif
-        if let warning = BLASKernels.slowKernelWarning() { printError(warning) }
+        if let warning = BLASKernels.slowKernelWarning() { printNote(warning) }
         ThreadCount.apply(threads)
-        printError("OpenBLAS kernels: \(BLASKernels.coreName); worker pool: \(WorkerPool.shared.threadCount) threads")
+        printNote("OpenBLAS kernels: \(BLASKernels.coreName); worker pool: \(WorkerPool.shared.threadCount) threads")
         let chosen = suites.isEmpty ? Suite.allCases : suites
         var results: [BenchmarkResult] = []
         for suite in chosen {

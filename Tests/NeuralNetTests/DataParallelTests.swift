@@ -84,4 +84,34 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(parameter.gradient, [8, 10, 12])
         XCTAssertNil(replica.gradient, "taken, not copied")
     }
+
+    /// Adam runs in chunks of 32,768 elements on the pool: element-wise, so any thread
+    /// count gives the same bits, and each element follows the formula by hand.
+    func testAdamInChunksIsTheSameForAnyThreadCountAndFollowsTheFormula() {
+        func adamStep(threads: Int) -> [Float] {
+            WorkerPool.shared.setThreadCount(threads)
+            let parameter = Tensor(shape: [70_001], scalars: (0..<70_001).map { Float($0 % 97) / 97 - 0.5 },
+                                   requiresGradient: true)
+            (parameter * parameter).sum().backward()  // gradient 2θ
+            let adam = Adam(parameters: [parameter], learningRate: 0.1)
+            adam.step()
+            return parameter.scalars
+        }
+        let one = adamStep(threads: 1)
+        XCTAssertEqual(adamStep(threads: 3), one)
+        // First step: m = 0.1·g, v = 0.001·g², m̂ = g, v̂ = g², so θ ← θ − 0.1·g/(|g| + 1e-8).
+        for i in [0, 40_000, 70_000] {
+            let theta = Float(i % 97) / 97 - 0.5, g = 2 * theta
+            XCTAssertEqual(one[i], theta - 0.1 * g / (abs(g) + 1e-8), accuracy: 1e-6)
+        }
+    }
+
+    func testSumOfSquaresInLanesMatchesADoubleSum() {
+        for count in [0, 1, 7, 8, 9, 1_000, 100_003] {
+            let x = (0..<count).map { Float(($0 * 7919) % 1_000) / 1_000 - 0.5 }
+            let expected = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+            let got = x.withUnsafeBufferPointer { sumOfSquares($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: count) }
+            XCTAssertEqual(Double(got), expected, accuracy: 1e-5 * max(expected, 1), "\(count)")
+        }
+    }
 }

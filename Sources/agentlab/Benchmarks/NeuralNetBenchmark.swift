@@ -1,6 +1,7 @@
 import Autodiff
 import CBLAS
 import NeuralNet
+import Parallelism
 import SeededRandom
 
 /// The `agentlab bench nn` workloads: one full Adam training step (zero gradients,
@@ -48,6 +49,64 @@ enum NeuralNetBenchmark {
         })
     }
 
+    /// Median microseconds of one Adam step of `network` on `batch` rows, computed in
+    /// data-parallel shards of `shardSize` rows on `threads` threads (`DataParallel`).
+    static func shardedStep(
+        _ network: Sequential, inputShape: [Int], outputs: Int, batch: Int, shardSize: Int, threads: Int,
+        repetitions: Int
+    ) -> Double {
+        WorkerPool.shared.setThreadCount(threads)
+        var generator = SeededGenerator(seed: 3)
+        let inputs = Tensor.uniform([batch] + inputShape, generator: &generator)
+        let targets = Tensor.uniform([batch, outputs], generator: &generator)
+        let parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
+        let optimizer = Adam(parameters: network.parameters, learningRate: 1e-4)
+        let shards = Shards(rows: batch, shardSize: shardSize)
+        let rowSize = inputShape.reduce(1, *)
+        return median(timeEach(warmUp: 5, repetitions: repetitions) {
+            optimizer.zeroGradients()
+            _ = parallel.computeGradients(over: shards) { replica, rows, weight in
+                let x = Tensor(shape: [rows.count] + inputShape, scalars: Array(UnsafeBufferPointer(
+                    start: inputs.storage + rows.lowerBound * rowSize, count: rows.count * rowSize)))
+                let y = Tensor(shape: [rows.count, outputs], scalars: Array(UnsafeBufferPointer(
+                    start: targets.storage + rows.lowerBound * outputs, count: rows.count * outputs)))
+                meanSquaredError(replica(x), y).backward(seed: [weight])
+            }
+            optimizer.step()
+        })
+    }
+
+    /// MinAtar's network (as in `convStep`).
+    static func makeConvNetwork() -> Sequential {
+        var generator = SeededGenerator(seed: 1)
+        return Sequential(
+            Conv2D(inputChannels: 4, outputChannels: 16, kernelSize: 3, padding: .valid, generator: &generator),
+            Activation(.relu), Flatten(),
+            Dense(inputSize: 1024, outputSize: 128, generator: &generator), Activation(.relu),
+            Dense(inputSize: 128, outputSize: 6, generator: &generator))
+    }
+
+    /// The benchmark MLP (as in `makeMLPStep`).
+    static func makeMLP() -> Sequential {
+        var generator = SeededGenerator(seed: 0)
+        return Sequential(
+            Dense(inputSize: 4, outputSize: 64, generator: &generator), Activation(.tanh),
+            Dense(inputSize: 64, outputSize: 64, generator: &generator), Activation(.tanh),
+            Dense(inputSize: 64, outputSize: 2, generator: &generator))
+    }
+
+    /// Summed sgemm GFLOP/s of every thread of the pool multiplying its own n × n matrices
+    /// at once: what the machine gives to independent work, the ceiling of any speed-up.
+    static func concurrentSgemmGigaflops(n: Int) -> Double {
+        let threads = WorkerPool.shared.threadCount
+        var rates = [Double](repeating: 0, count: threads)
+        rates.withUnsafeMutableBufferPointer { rates in
+            let output = rates.baseAddress!
+            WorkerPool.shared.runOnEachThread { thread, _ in output[thread] = sgemmGigaflops(n: n) }
+        }
+        return rates.reduce(0, +)
+    }
+
     /// sgemm GFLOP/s for square n × n matrices (2n³ flops per product).
     static func sgemmGigaflops(n: Int) -> Double {
         var generator = SeededGenerator(seed: 2)
@@ -81,7 +140,9 @@ enum NeuralNetBenchmark {
             BenchmarkResult(suite: "nn", name: name, unit: unit, value: value, target: target,
                             higherIsBetter: higherIsBetter, detail: detail)
         }
-        return [
+        let threads = WorkerPool.shared.threadCount
+        defer { WorkerPool.shared.setThreadCount(threads) }
+        var results = [
             result("mlp_b64_adam_step", "µs", mlpStep(batch: 64, repetitions: r), target: 25,
                    "4→64→64→2 tanh, MSE, Adam; median of one full step"),
             result("mlp_b256_adam_step", "µs", mlpStep(batch: 256, repetitions: r), target: 60,
@@ -96,5 +157,27 @@ enum NeuralNetBenchmark {
             result("peak_memory_100k_steps", "MiB", memory100k, target: memory1k * 1.02,
                    "after 100,000 more: must stay at the 1,000-step figure"),
         ]
+        // Data-parallel steps: the same shards on one thread and on every thread.
+        let shardRepetitions = quick ? 5 : 200
+        for (name, count) in [("1_thread", 1), ("\(threads)_threads", threads)] where count == 1 || threads > 1 {
+            results.append(result(
+                "mlp_b1024_sharded_\(name)", "µs",
+                shardedStep(makeMLP(), inputShape: [4], outputs: 2, batch: 1024, shardSize: 128, threads: count,
+                            repetitions: shardRepetitions * 4),
+                "the MLP step on batch 1,024 in 8 shards of 128 on \(count) thread\(count == 1 ? "" : "s")"))
+            results.append(result(
+                "conv_b1024_sharded_\(name)", "µs",
+                shardedStep(makeConvNetwork(), inputShape: [10, 10, 4], outputs: 6, batch: 1024, shardSize: 128,
+                            threads: count, repetitions: shardRepetitions),
+                "the conv step on batch 1,024 (PPO's Breakout minibatch) in 8 shards of 128"))
+        }
+        if threads > 1 {
+            WorkerPool.shared.setThreadCount(threads)
+            results.append(result(
+                "sgemm_n256_every_thread", "GFLOP/s", concurrentSgemmGigaflops(n: 256), higherIsBetter: true,
+                "\(threads) threads each multiplying their own 256×256 matrices at once (one alone: "
+                    + "\(sgemmGigaflops(n: 256).formatted(significantDigits: 3)))"))
+        }
+        return results
     }
 }
