@@ -76,8 +76,10 @@ public final class WorkerPool: @unchecked Sendable {
     /// Guards the sleep of idle workers.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wakeUp: UnsafeMutablePointer<pthread_cond_t>
-    /// Checks of `generation` a worker makes before it sleeps.
-    private let spinsBeforeSleep = 20_000
+    /// How long an idle worker keeps checking for the next job before it sleeps: longer
+    /// than the serial stretches of a training step (an optimiser step, sampling), so those
+    /// do not pay a wake-up, short enough that a pool left idle costs nothing.
+    private let spinNanoseconds: UInt64 = 300_000
 
     /// A pool of `threadCount` threads: the caller's and `threadCount − 1` workers.
     public init(threadCount: Int) {
@@ -217,20 +219,28 @@ public final class WorkerPool: @unchecked Sendable {
         workers = []
     }
 
+    /// A monotonic clock in nanoseconds.
+    private static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
     private func workLoop(_ worker: Worker, seenGeneration: Int) {
         var seen = seenGeneration
         while true {
             var spins = 0
+            let idleSince = Self.nanoseconds()
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if spins > spinsBeforeSleep {
+                // The clock is read every 256 checks only.
+                if spins & 255 == 0, Self.nanoseconds() - idleSince > spinNanoseconds {
                     pthread_mutex_lock(mutex)
                     while generation.load(ordering: .sequentiallyConsistent) == seen {
                         pthread_cond_wait(wakeUp, mutex)
                     }
                     pthread_mutex_unlock(mutex)
-                    spins = 0
                 }
                 current = generation.load(ordering: .acquiring)
             }

@@ -2,6 +2,7 @@ import Agents
 import ArgumentParser
 import Environments
 import Foundation
+import Parallelism
 
 @main
 struct AgentLab: ParsableCommand {
@@ -24,25 +25,34 @@ struct AgentLab: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            WorkerPool.shared.shutDown()
         } catch let error as UsageError {
             printError(error.description)
-            Foundation.exit(ExitCode.usageError.rawValue)
+            finish(ExitCode.usageError.rawValue)
         } catch ExitCodeError.trainingFailed {
-            Foundation.exit(1)
+            finish(1)
         } catch ExitCodeError.interrupted(let signal) {
-            Foundation.exit(128 + signal)
+            finish(128 + signal)
         } catch where error is EnvironmentError || error is RunFolderError || error is ConfigurationError
                         || error is TrainingError {
             // Input the user can fix: an unknown id, a bad setting or file, a full disk.
             printError("\(error)")
-            Foundation.exit(ExitCode.usageError.rawValue)
+            finish(ExitCode.usageError.rawValue)
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(ExitCode.usageError.rawValue)
+                finish(ExitCode.usageError.rawValue)
             }
+            WorkerPool.shared.shutDown()
             exit(withError: error)
         }
+    }
+
+    /// Joins the worker threads, then exits with `status`: however a command ends (an
+    /// error, a signal's status), no worker is left running while the process exits.
+    static func finish(_ status: Int32) -> Never {
+        WorkerPool.shared.shutDown()
+        Foundation.exit(status)
     }
 }
 

@@ -87,6 +87,17 @@ final class ThreadTests: CommandLineTestCase {
         }
     }
 
+    /// A failure inside sharded work (a NaN loss, found after the shards ran on three
+    /// threads) ends the run with its status and message; the pool is joined on the way out.
+    func testAnErrorDuringParallelWorkEndsTheRunCleanly() throws {
+        try "shard_size: 8\ndqn:\n  adam_epsilon: 0\n".write(toFile: path("nan.yaml"), atomically: true, encoding: .utf8)
+        let result = try agentlab("train", "--env", "GridWorld-v0", "--algo", "dqn", "--config", path("nan.yaml"),
+                                  "--steps", "20000", "--threads", "3", "--out", path("nan"))
+        XCTAssertEqual(result.status, 1, result.error)
+        XCTAssertTrue(result.error.contains("NaN or infinite at step"), result.error)
+        XCTAssertTrue(result.output.contains("3 threads"), result.output)
+    }
+
     func testBadThreadCountsAreRefusedByName() throws {
         for command in [["train"], ["bench", "nn"], ["eval", "somewhere"]] {
             for bad in ["0", "-1", "5000"] {

@@ -84,6 +84,18 @@ enum EnvironmentBenchmark {
                 target: threads > 1 ? vectorTarget : nil,
                 higherIsBetter: true, detail: "1,024 copies over \(threads) threads"))
             if threads > 1 {
+                // The machine's own ceiling: every thread stepping its own single copy, sharing nothing.
+                var rates = [Double](repeating: 0, count: threads)
+                rates.withUnsafeMutableBufferPointer { rates in
+                    let output = rates.baseAddress!
+                    WorkerPool.shared.runOnEachThread { thread, _ in
+                        output[thread] = singleCopyRate(spec.makeEnvironment(), steps: quick ? 20_000 : 5_000_000)
+                    }
+                }
+                results.append(BenchmarkResult(
+                    suite: "envs", name: "\(spec.id) ×1 on every thread", unit: "×", value: rates.reduce(0, +) / single,
+                    target: nil, higherIsBetter: true,
+                    detail: "\(threads) independent copies at once over one alone: the machine's ceiling"))
                 results.append(BenchmarkResult(
                     suite: "envs", name: "\(spec.id) ×1024 scaling", unit: "×", value: rate / serialRate,
                     target: quick ? nil : scalingTarget(for: spec.id), higherIsBetter: true,
