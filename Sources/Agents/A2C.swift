@@ -162,22 +162,12 @@ public final class A2C: RegisteredAgent {
         let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
             let indices = Array(rows)[...]
             let (logits, values) = replica(buffer.observationBatch(indices, shape: network.observationShape))
-            let advantage = Tensor(shape: [rows.count], scalars: Array(advantages[rows]))
-            let target = Tensor(shape: [rows.count], scalars: Array(returns[rows]))
-            let distribution = Categorical(logits: logits)
-            // The policy gradient: raise log π of actions that did better than V expected.
-            let policyLoss = -(advantage * distribution.logProbability(of: Array(buffer.actions[rows]))).mean()
-            let valueLoss = square(target - values).mean()
-            let entropy = distribution.entropy().mean()
-            let loss = policyLoss - entropy * Float(c.entropyCoefficient) + valueLoss * Float(c.valueCoefficient)
-            loss.backward(seed: [weight])
-            let w = Double(weight)
-            return (total: w * Double(loss.scalar), policy: w * Double(policyLoss.scalar),
-                    value: w * Double(valueLoss.scalar), entropy: w * Double(entropy.scalar))
+            return PolicyGradientLoss.backpropagate(
+                logits: logits, values: values, actions: Array(buffer.actions[rows]), advantages: Array(advantages[rows]),
+                returns: Array(returns[rows]), entropyCoefficient: c.entropyCoefficient,
+                valueCoefficient: c.valueCoefficient, weight: weight)
         }
-        let loss = parts.reduce((total: 0.0, policy: 0.0, value: 0.0, entropy: 0.0)) {
-            ($0.total + $1.total, $0.policy + $1.policy, $0.value + $1.value, $0.entropy + $1.entropy)
-        }
+        let loss = PolicyGradientLoss(combining: parts)
         guard loss.total.isFinite else { throw .nonFiniteLoss(name: "A2C loss", step: transitions.globalStep) }
         clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
         optimizer.step()

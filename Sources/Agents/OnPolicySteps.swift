@@ -111,3 +111,45 @@ public func rolloutTargets(
         }
     }
 }
+
+/// The terms of a policy-gradient loss (A2C's, REINFORCE's), each a mean over rows.
+public struct PolicyGradientLoss {
+    public var total = 0.0, policy = 0.0, value = 0.0, entropy = 0.0
+
+    /// The minibatch's terms from its shards' (already weighted by their share of the
+    /// rows), added in shard order.
+    init(combining parts: [PolicyGradientLoss]) {
+        for part in parts {
+            total += part.total
+            policy += part.policy
+            value += part.value
+            entropy += part.entropy
+        }
+    }
+
+    init(total: Double, policy: Double, value: Double, entropy: Double) {
+        (self.total, self.policy, self.value, self.entropy) = (total, policy, value, entropy)
+    }
+
+    /// On one shard: −mean(A·log π(a|s)) − c_ent·mean entropy + c_v·mean (G − V)² (no
+    /// value term when `valueCoefficient` is nil), back-propagated scaled by `weight` (the
+    /// shard's share of the rows); returns the terms, scaled the same way.
+    static func backpropagate(
+        logits: Tensor, values: Tensor, actions: [Int], advantages: [Float], returns: [Float],
+        entropyCoefficient: Double, valueCoefficient: Double?, weight: Float
+    ) -> PolicyGradientLoss {
+        let advantage = Tensor(shape: [advantages.count], scalars: advantages)
+        let target = Tensor(shape: [returns.count], scalars: returns)
+        let distribution = Categorical(logits: logits)
+        // The policy gradient: raise log π of actions that did better than expected.
+        let policyLoss = -(advantage * distribution.logProbability(of: actions)).mean()
+        let valueLoss = square(target - values).mean()
+        let entropy = distribution.entropy().mean()
+        var loss = policyLoss - entropy * Float(entropyCoefficient)
+        if let valueCoefficient { loss = loss + valueLoss * Float(valueCoefficient) }
+        loss.backward(seed: [weight])
+        let w = Double(weight)
+        return PolicyGradientLoss(total: w * Double(loss.scalar), policy: w * Double(policyLoss.scalar),
+                                  value: w * Double(valueLoss.scalar), entropy: w * Double(entropy.scalar))
+    }
+}

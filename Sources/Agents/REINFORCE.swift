@@ -202,22 +202,12 @@ public final class REINFORCE: RegisteredAgent {
         optimizer.zeroGradients()
         let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
             let (logits, values) = replica(observations.rows(rows))
-            let advantage = Tensor(shape: [rows.count], scalars: Array(advantages[rows]))
-            let target = Tensor(shape: [rows.count], scalars: Array(returns[rows]))
-            let distribution = Categorical(logits: logits)
-            let policyLoss = -(advantage * distribution.logProbability(of: Array(actions[rows]))).mean()
-            let valueLoss = square(target - values).mean()
-            let entropy = distribution.entropy().mean()
-            var loss = policyLoss - entropy * Float(c.entropyCoefficient)
-            if c.useBaseline { loss = loss + valueLoss * Float(c.valueCoefficient) }
-            loss.backward(seed: [weight])
-            let w = Double(weight)
-            return (total: w * Double(loss.scalar), policy: w * Double(policyLoss.scalar),
-                    value: w * Double(valueLoss.scalar), entropy: w * Double(entropy.scalar))
+            return PolicyGradientLoss.backpropagate(
+                logits: logits, values: values, actions: Array(actions[rows]), advantages: Array(advantages[rows]),
+                returns: Array(returns[rows]), entropyCoefficient: c.entropyCoefficient,
+                valueCoefficient: c.useBaseline ? c.valueCoefficient : nil, weight: weight)
         }
-        let loss = parts.reduce((total: 0.0, policy: 0.0, value: 0.0, entropy: 0.0)) {
-            ($0.total + $1.total, $0.policy + $1.policy, $0.value + $1.value, $0.entropy + $1.entropy)
-        }
+        let loss = PolicyGradientLoss(combining: parts)
         guard loss.total.isFinite else { throw .nonFiniteLoss(name: "REINFORCE loss", step: step) }
         if let maxNorm = c.maxGradientNorm { clipGradientNorm(optimizer.parameters, maxNorm: Float(maxNorm)) }
         optimizer.step()

@@ -47,6 +47,23 @@ class CommandLineTestCase: XCTestCase {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
     }
 
+    /// Starts `agentlab` with `arguments`, sends Ctrl-C after its first progress line and
+    /// waits for it; returns its exit status (0 when it finished before the signal).
+    func trainAndInterrupt(_ arguments: [String]) throws -> Int32 {
+        let (process, out, _) = makeProcess(arguments)
+        try process.run()
+        var seen = ""
+        while !seen.contains("steps/s") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        process.interrupt()
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
     func trainGridWorld(_ name: String, seed: Int = 0, steps: Int = 4_000, file: StaticString = #filePath, line: UInt = #line) throws {

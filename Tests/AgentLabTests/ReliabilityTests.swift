@@ -195,18 +195,8 @@ final class ReliabilityTests: CommandLineTestCase {
     func testAStoppedAndResumedRunEqualsAnUninterruptedOne() throws {
         let flags = ["--env", "GridWorld-v0", "--algo", "ppo", "--steps", "30000", "--seed", "7"]
         XCTAssertEqual(try agentlab(["train"] + flags + ["--out", path("whole")]).status, 0)
-        let (process, out, _) = makeProcess(["train"] + flags + ["--out", path("parts")])
-        try process.run()
         // Stop it after its first progress line (10% on a pipe).
-        var seen = ""
-        while !seen.contains("steps/s") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        process.interrupt()
-        _ = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let status = try trainAndInterrupt(["train"] + flags + ["--out", path("parts")])
 
         let config = path("parts/config.yaml")
         let original = try String(contentsOfFile: config, encoding: .utf8)
@@ -218,7 +208,7 @@ final class ReliabilityTests: CommandLineTestCase {
 
         result = try agentlab("train", "--resume", path("parts"))
         XCTAssertEqual(result.status, 0, result.error)
-        if process.terminationStatus == 130 {
+        if status == 130 {
             XCTAssertTrue(result.output.contains("exactly where it stopped"), result.output)
         }
         for file in ["metrics.csv", "checkpoint.safetensors"] {

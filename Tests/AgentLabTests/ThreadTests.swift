@@ -66,18 +66,8 @@ final class ThreadTests: CommandLineTestCase {
         try "shard_size: 16\n".write(toFile: path("c.yaml"), atomically: true, encoding: .utf8)
         let flags = ["--env", "GridWorld-v0", "--algo", "ppo", "--steps", "30000", "--seed", "3", "--config", path("c.yaml")]
         XCTAssertEqual(try agentlab(["train"] + flags + ["--threads", "1", "--out", path("whole")]).status, 0)
-        let (process, out, _) = makeProcess(["train"] + flags + ["--threads", "2", "--out", path("parts")])
-        try process.run()
-        var seen = ""
-        while !seen.contains("steps/s") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        process.interrupt()
-        _ = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertTrue([0, 130].contains(process.terminationStatus), "status \(process.terminationStatus)")
+        let status = try trainAndInterrupt(["train"] + flags + ["--threads", "2", "--out", path("parts")])
+        XCTAssertTrue([0, 130].contains(status), "status \(status)")
 
         let resumed = try agentlab("train", "--resume", path("parts"), "--threads", "1")
         XCTAssertEqual(resumed.status, 0, resumed.error)
