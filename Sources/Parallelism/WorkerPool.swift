@@ -51,12 +51,14 @@ public final class WorkerPool: @unchecked Sendable {
         init(index: Int) { self.index = index }
     }
 
-    /// What a new worker thread needs, handed over through `pthread_create`'s pointer.
+    /// What a new worker thread needs, handed over through `pthread_create`'s pointer. The
+    /// pool is held unretained: workers must not keep it alive, since its `deinit` is what
+    /// stops and joins them (and its storage lasts until that `deinit` returns).
     private final class WorkerStart {
-        unowned let pool: WorkerPool
+        let pool: Unmanaged<WorkerPool>
         let worker: Worker
         let seenGeneration: Int
-        init(pool: WorkerPool, worker: Worker, seenGeneration: Int) {
+        init(pool: Unmanaged<WorkerPool>, worker: Worker, seenGeneration: Int) {
             self.pool = pool
             self.worker = worker
             self.seenGeneration = seenGeneration
@@ -190,11 +192,13 @@ public final class WorkerPool: @unchecked Sendable {
         for _ in 0..<max(0, count) {
             let worker = Worker(index: workers.count + 1)
             worker.finishedGeneration.store(seen, ordering: .relaxed)
-            let context = Unmanaged.passRetained(WorkerStart(pool: self, worker: worker, seenGeneration: seen))
+            let context = Unmanaged.passRetained(WorkerStart(pool: .passUnretained(self), worker: worker, seenGeneration: seen))
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                context.pool.workLoop(context.worker, seenGeneration: context.seenGeneration)
+                context.pool._withUnsafeGuaranteedRef {
+                    $0.workLoop(context.worker, seenGeneration: context.seenGeneration)
+                }
                 return nil
             }, context.toOpaque())
             guard status == 0 else {

@@ -72,6 +72,17 @@ final class WorkerPoolTests: XCTestCase {
         pool.shutDown()
     }
 
+    /// Workers do not keep their pool alive: dropping the last reference stops and joins them.
+    func testAPoolThatIsDroppedEndsItsWorkers() {
+        weak var dropped: WorkerPool?
+        do {
+            let pool = WorkerPool(threadCount: 3)
+            XCTAssertEqual(runCounts(pool, pieces: 6), Array(repeating: 1, count: 6))
+            dropped = pool
+        }
+        XCTAssertNil(dropped)
+    }
+
     func testWorkersThatSleptWakeForTheNextJob() {
         let pool = WorkerPool(threadCount: 2)
         defer { pool.shutDown() }
