@@ -20,8 +20,9 @@ struct TrainCommand: ParsableCommand {
             print how to resume and exit with 128 + the signal; a second signal stops at once. \
             `--resume RUN` continues a run exactly where it stopped (optimiser, counters, \
             generators, the environments and the episodes in progress), refusing a config.yaml \
-            edited since in anything but steps and checkpoint_interval. The same seed gives the \
-            same metrics and checkpoint.
+            edited since in anything but steps, checkpoint_interval and threads. The same seed \
+            gives the same metrics and checkpoint, with any number of threads (--threads, default \
+            every core).
 
             Examples:
               agentlab train
