@@ -134,25 +134,16 @@ public final class Tensor {
         }
     }
 
-    /// Adds the gradients of `parts` to this tensor's gradient, part by part in the order
-    /// given (so the sum has the same bits however the parts were computed), and forgets
-    /// theirs. Parts without a gradient count as zero.
-    /// - Precondition: every part has this tensor's shape.
-    public func accumulateGradients(takenFrom parts: [Tensor]) {
-        prepareGradient()
-        addGradients(of: parts, in: 0..<count)
-        for part in parts { part.releaseGradient() }
-    }
-
     /// Creates this tensor's gradient, zeroed, unless it has one: call it before
     /// `addGradients(of:in:)` runs on several ranges at once.
     public func prepareGradient() {
         _ = gradientBuffer()
     }
 
-    /// Adds elements `range` of the gradients of `parts`, part by part in the order given,
-    /// to this tensor's gradient (which `prepareGradient()` created). Disjoint ranges may
-    /// run at once on different threads.
+    /// Adds elements `range` of the gradients of `parts`, part by part in the order given
+    /// (so the sum has the same bits however the parts were computed), to this tensor's
+    /// gradient (which `prepareGradient()` created); parts without a gradient count as
+    /// zero. Disjoint ranges may run at once on different threads.
     public func addGradients(of parts: [Tensor], in range: Range<Int>) {
         guard let destination = gradientStorage else {
             preconditionFailure("addGradients(of:in:) needs prepareGradient() first")

@@ -39,6 +39,8 @@ public final class DataParallel<Model> {
     private let makeReplica: (Model) -> Model
     private let parametersOf: (Model) -> [Tensor]
     private let parameters: [Tensor]
+    /// The parameters' elements in chunks, for the gradient sum on the pool.
+    private let chunks: ElementChunks
     /// Replicas made so far (as many as the largest shard count seen) and their parameters.
     private var replicas: [(model: Model, parameters: [Tensor])] = []
 
@@ -50,6 +52,7 @@ public final class DataParallel<Model> {
         makeReplica = replica
         parametersOf = parameters
         self.parameters = parameters(model)
+        chunks = ElementChunks(self.parameters)
     }
 
     /// Runs `shard(replica, rows, weight)` for every shard of `shards` and returns the
@@ -78,7 +81,6 @@ public final class DataParallel<Model> {
         // The sum, shard by shard in order, in chunks of elements spread over the pool.
         let parts = parameters.indices.map { p in replicas.prefix(shards.count).map { $0.parameters[p] } }
         for parameter in parameters { parameter.prepareGradient() }
-        let chunks = ElementChunks(parameters)
         parallelForEach(chunks.count) { c in
             let (p, range) = chunks[c]
             parameters[p].addGradients(of: parts[p], in: range)

@@ -108,6 +108,8 @@ public final class Adam: Optimizer {
     public var stepCount = 0
     private let firstMoments: [Tensor]
     private let secondMoments: [Tensor]
+    /// The parameters' elements in chunks, for the update on the worker pool.
+    private let chunks: ElementChunks
 
     public init(
         parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
@@ -123,6 +125,7 @@ public final class Adam: Optimizer {
         self.weightDecay = weightDecay
         firstMoments = parameters.map { Tensor.zeros($0.shape) }
         secondMoments = parameters.map { Tensor.zeros($0.shape) }
+        chunks = ElementChunks(parameters)
     }
 
     public var namedState: [(name: String, tensor: Tensor)] {
@@ -138,7 +141,6 @@ public final class Adam: Optimizer {
         let stepSize = Float(Double(learningRate) / correction1)
         let correction2Root = Float(correction2.squareRoot())
         // Element-wise, so chunks spread over the worker pool give the same bits.
-        let chunks = ElementChunks(parameters)
         parallelForEach(chunks.count) { c in
             let (index, range) = chunks[c]
             let p = parameters[index]

@@ -96,10 +96,13 @@ final class ThreadTests: CommandLineTestCase {
                 XCTAssertTrue(result.error.contains("--threads"), result.error)
             }
         }
-        try "threads: -3\n".write(toFile: path("bad.yaml"), atomically: true, encoding: .utf8)
-        let result = try agentlab("train", "--config", path("bad.yaml"), "--out", path("never"))
-        XCTAssertEqual(result.status, 2)
-        XCTAssertTrue(result.error.contains("threads"), result.error)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path("never")))
+        for (bad, key) in [("threads: -3", "threads"), ("threads: 100000", "threads"), ("shard_size: 0", "shard_size"),
+                           ("shard_size: 9999999999", "shard_size"), ("shard_size: many", "shard_size")] {
+            try (bad + "\n").write(toFile: path("bad.yaml"), atomically: true, encoding: .utf8)
+            let result = try agentlab("train", "--config", path("bad.yaml"), "--out", path("never"))
+            XCTAssertEqual(result.status, 2, bad)
+            XCTAssertTrue(result.error.contains(key), "\(bad): \(result.error)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("never")), bad)
+        }
     }
 }

@@ -80,9 +80,11 @@ final class DataParallelTests: XCTestCase {
         (replica * replica).sum().backward()
         XCTAssertEqual(replica.gradient, [8, 10, 12])
         XCTAssertNil(parameter.gradient, "the original's gradient is untouched")
-        parameter.accumulateGradients(takenFrom: [replica, replica.replica()])
+        parameter.prepareGradient()
+        parameter.addGradients(of: [replica, replica.replica()], in: 0..<3)
         XCTAssertEqual(parameter.gradient, [8, 10, 12])
-        XCTAssertNil(replica.gradient, "taken, not copied")
+        replica.releaseGradient()
+        XCTAssertNil(replica.gradient)
     }
 
     /// Adam runs in chunks of 32,768 elements on the pool: element-wise, so any thread
