@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Environments", targets: ["Environments"]),
         .library(name: "Parallelism", targets: ["Parallelism"]),
+        .library(name: "Sweeps", targets: ["Sweeps"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,10 +50,13 @@ let package = Package(
             name: "Agents", dependencies: ["Parallelism", "Autodiff", "NeuralNet", "Environments"],
             swiftSettings: vectorised),
         .target(name: "Viewer", dependencies: ["Environments", "CSDL2", "CGIF"]),
+        // Sweeps: search spaces, grid/random/TPE proposals, statistics over seeds, trial
+        // tables, and the HTTP client the Ray executor talks to a cluster with.
+        .target(name: "Sweeps", dependencies: ["SeededRandom"]),
         .executableTarget(
             name: "agentlab",
             dependencies: [
-                "CBLAS", "Parallelism", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer",
+                "CBLAS", "Parallelism", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer", "Sweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -68,6 +72,7 @@ let package = Package(
             resources: [.copy("Reference")]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Parallelism"]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SeededRandom"]),
         // Runs the built `agentlab` binary: exit codes, messages, run folders.
         .testTarget(name: "AgentLabTests", dependencies: ["agentlab"]),
     ]

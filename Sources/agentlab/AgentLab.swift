@@ -3,6 +3,7 @@ import ArgumentParser
 import Environments
 import Foundation
 import Parallelism
+import Sweeps
 
 @main
 struct AgentLab: ParsableCommand {
@@ -13,15 +14,18 @@ struct AgentLab: ParsableCommand {
             Training: `agentlab train` (PPO on CartPole-v1 by default) writes a run folder.
             Environments: `agentlab envs` lists them, `agentlab rollout ID` plays one.
             Speed: `agentlab bench` measures the neural-network core and the environments.
+            Sweeps: `agentlab sweep SPEC.yaml` trains settings × seeds and ranks them;
+            `agentlab compare RUN_OR_SWEEP...` plots learning curves with confidence bands.
             """,
         subcommands: [
             TrainCommand.self, EvalCommand.self, WatchCommand.self, PresetsCommand.self, EnvsCommand.self, RolloutCommand.self, BenchCommand.self,
-            PlayCommand.self, RecordCommand.self,
+            PlayCommand.self, RecordCommand.self, SweepCommand.self, CompareCommand.self,
         ])
 
     /// Runs the command line. Usage errors (a bad flag, an unknown id, a value out of
     /// range) exit with status 2 and a message on stderr; `--help` exits with 0.
     static func main() {
+        watchSweepParent()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -34,7 +38,7 @@ struct AgentLab: ParsableCommand {
         } catch ExitCodeError.interrupted(let signal) {
             finish(128 + signal)
         } catch where error is EnvironmentError || error is RunFolderError || error is ConfigurationError
-                        || error is TrainingError {
+                        || error is TrainingError || error is SweepSpecError || error is SweepError || error is CSVError {
             // Input the user can fix: an unknown id, a bad setting or file, a full disk.
             printError("\(error)")
             finish(ExitCode.usageError.rawValue)

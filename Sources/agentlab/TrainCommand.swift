@@ -89,28 +89,15 @@ struct TrainCommand: ParsableCommand {
         if let config {
             fileTree = try ConfigurationValue.parse(yaml: ConfigurationValue.readText(of: config), file: config)
         }
-        func fileString(_ key: String) throws(ConfigurationError) -> String? {
-            guard case .object(let o) = fileTree, let value = o[key] else { return nil }
-            guard case .string(let s) = value else { throw .wrongType(key: key, expected: "a name (text)") }
-            return s
-        }
-        let environment = try env ?? fileString("environment") ?? "CartPole-v1"
-        let algorithm = try algo ?? fileString("algorithm") ?? "ppo"
-        _ = try EnvironmentRegistry.standard.spec(id: environment)
-        let spec = try AlgorithmRegistry.standard.spec(named: algorithm)
-        let preset = try ConfigurationValue(encoding: RunConfiguration(preset: spec, environment: environment))
-        var flags: [String: ConfigurationValue] = ["environment": .string(environment), "algorithm": .string(algorithm)]
+        var flags: [String: ConfigurationValue] = [:]
+        if let env { flags["environment"] = .string(env) }
+        if let algo { flags["algorithm"] = .string(algo) }
         if let steps { flags["steps"] = .int(steps) }
         if let seed { flags["seed"] = .int(Int(truncatingIfNeeded: seed)) }
         if let environments { flags["environments"] = .int(environments) }
         if saveReplay { flags["save_replay"] = .bool(true) }
         if let threads { flags["threads"] = .int(threads) }
-        let merged = try preset
-            .overlaid(with: fileTree, optionalKeys: spec.optionalKeys)
-            .overlaid(with: .object(flags), optionalKeys: spec.optionalKeys)
-        let configuration = try merged.decoded(as: RunConfiguration.self)
-        try configuration.validate()
-        return configuration
+        return try RunConfiguration.resolved(layers: [fileTree, .object(flags)])
     }
 
     /// --out, or the first free runs/ENV-ALGO-seedS[-k].

@@ -128,6 +128,31 @@ struct RunConfiguration: Codable, Equatable {
     }
 
     /// Checks every range; the message names the key.
+    /// The configuration `layers` describe, each laid over the one before, all over the
+    /// preset of their environment and algorithm (the last layer naming either wins;
+    /// CartPole-v1 and PPO by default). Unknown keys, wrong types and values out of range
+    /// are refused, naming the key.
+    static func resolved(layers: [ConfigurationValue]) throws -> RunConfiguration {
+        func named(_ key: String) throws(ConfigurationError) -> String? {
+            var found: String? = nil
+            for layer in layers {
+                guard case .object(let o) = layer, let value = o[key] else { continue }
+                guard case .string(let s) = value else { throw .wrongType(key: key, expected: "a name (text)") }
+                found = s
+            }
+            return found
+        }
+        let environment = try named("environment") ?? "CartPole-v1"
+        let algorithm = try named("algorithm") ?? "ppo"
+        _ = try EnvironmentRegistry.standard.spec(id: environment)
+        let spec = try AlgorithmRegistry.standard.spec(named: algorithm)
+        var merged = try ConfigurationValue(encoding: RunConfiguration(preset: spec, environment: environment))
+        for layer in layers { merged = try merged.overlaid(with: layer, optionalKeys: spec.optionalKeys) }
+        let configuration = try merged.decoded(as: RunConfiguration.self)
+        try configuration.validate()
+        return configuration
+    }
+
     func validate() throws(TrainingError) {
         _ = try algorithmSpec
         try Require.count("steps", steps, in: 1...Self.maximumSteps)
