@@ -112,12 +112,22 @@ struct CompareCommand: ParsableCommand {
                 }
             }
         }
-        let algorithms = runGroups.map { "\($0.configuration.algorithm)" }
+        // Label each group by its algorithm and the settings in which the groups differ.
+        let flat = try runGroups.map { group -> [String: String] in
+            var key = group.configuration
+            key.seed = 0
+            key.threads = 0
+            return Dictionary(try ConfigurationValue(encoding: key).flattened().map { ($0.key, $0.value) },
+                              uniquingKeysWith: { a, _ in a })
+        }
+        let differing = Set(flat.flatMap(\.keys)).filter { key in Set(flat.map { $0[key] ?? "" }).count > 1 }
+            .subtracting(["algorithm", "environment", "checkpoint_interval", "save_replay"]).sorted()
         let environmentsDiffer = Set(runGroups.map(\.configuration.environment)).count > 1
         for (i, group) in runGroups.enumerated() {
             var label = group.configuration.algorithm
             if environmentsDiffer { label += " on \(group.configuration.environment)" }
-            if algorithms.filter({ $0 == group.configuration.algorithm }).count > 1 { label += " #\(i + 1) (\(group.runs[0].lastPathComponent))" }
+            let settings = differing.prefix(3).map { "\($0.split(separator: ".").last!)=\(flat[i][$0] ?? "-")" }
+            if !settings.isEmpty { label += " " + settings.joined(separator: " ") + (differing.count > 3 ? " …" : "") }
             groups.append(Group(label: label, environment: group.configuration.environment, runs: group.runs))
         }
         guard !groups.isEmpty else { throw UsageError("no finished runs to compare in \(folders.joined(separator: ", "))") }

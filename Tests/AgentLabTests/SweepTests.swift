@@ -57,6 +57,46 @@ final class SweepTests: CommandLineTestCase {
         XCTAssertTrue(ray.error.contains("--address"), ray.error)
     }
 
+    /// Seeded mutations of a valid spec (bytes replaced, inserted, removed): each ends with
+    /// 0 (it ran), or 2 and a message; never a crash or a hang.
+    func testMutatedSpecsNeverCrash() throws {
+        let valid = """
+            base: {environment: GridWorld-v0, algorithm: ppo, steps: 64}
+            search:
+              ppo.learning_rate: {log_uniform: [1.0e-4, 1.0e-2]}
+              ppo.epochs: [1, 2]
+            method: random
+            trials: 1
+            seeds: [0]
+            eval_episodes: 1
+            """
+        var state: UInt64 = 0x5EED_5EED
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        let alphabet = Array("{}[]&*!|>:-,'\"#?% \n\t0123456789.e+-abcxyz_".utf8)
+        var statuses: [Int32: Int] = [:]
+        for caseIndex in 0..<60 {
+            var bytes = Array(valid.utf8)
+            for _ in 0..<(1 + next() % 4) {
+                let position = next() % bytes.count
+                switch next() % 3 {
+                case 0: bytes[position] = alphabet[next() % alphabet.count]
+                case 1: bytes.insert(alphabet[next() % alphabet.count], at: position)
+                default: bytes.remove(at: position)
+                }
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: path("m.yaml")))
+            let result = try agentlab("sweep", path("m.yaml"), "--out", path("m\(caseIndex)"), "--parallel", "1")
+            statuses[result.status, default: 0] += 1
+            XCTAssertTrue([0, 2].contains(result.status), "case \(caseIndex): exit \(result.status): \(result.error)")
+            if result.status == 2 { XCTAssertTrue(result.error.hasPrefix("error: ") || result.error.contains("Error:"), result.error) }
+        }
+        XCTAssertGreaterThan(statuses[0, default: 0], 0, "some mutations still run: \(statuses)")
+        XCTAssertGreaterThan(statuses[2, default: 0], 0, "some are refused: \(statuses)")
+    }
+
     func testKilledSweepResumesToTheSameTables() throws {
         try smallSpec.write(toFile: path("spec.yaml"), atomically: true, encoding: .utf8)
         let whole = try agentlab("sweep", path("spec.yaml"), "--out", path("whole"), "--parallel", "2")
