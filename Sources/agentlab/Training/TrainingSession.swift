@@ -249,8 +249,7 @@ final class TrainingSession {
     private func writeMetricsAndPlot(csv: String? = nil) throws {
         try folder.write(csv ?? metrics.csv, to: folder.metricsURL)
         let title = "\(configuration.algorithm) on \(configuration.environment), seed \(configuration.seed)"
-        try folder.write(learningCurveSVG(metrics.returnCurve, title: title, threshold: spec.rewardThreshold,
-                                          totalSteps: Double(configuration.steps)),
+        try folder.write(learningCurveSVG(metrics.returnCurve, title: title, threshold: spec.rewardThreshold),
                          to: folder.plotURL)
     }
 }
