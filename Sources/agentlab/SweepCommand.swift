@@ -83,6 +83,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
+        if backend == .ray { _ = try RayExecutor.connect(address!) }  // before any folder is made
         let (sweepSpec, folder, previous) = try prepareFolder()
         let lock = try RunFolderLock(folder)
         defer { withExtendedLifetime(lock) {} }
@@ -99,7 +100,7 @@ struct SweepCommand: ParsableCommand {
         case .ray:
             parallelTrials = parallel ?? sweepSpec.trialCount
             threadsPerTrial = threads ?? 1
-            throw SweepError.folder("PENDING")
+            executor = try RayExecutor(address: address!, folder: folder)
         }
         let runner = SweepRunner(spec: sweepSpec, folder: folder, executor: executor, parallel: parallelTrials,
                                  threadsPerTrial: threadsPerTrial, binary: try Self.executablePath(), previous: previous)
