@@ -536,7 +536,7 @@ public struct HTTPClient: Sendable {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         do throws(HTTPError) {
             while true {
-                guard try wait(socket, for: Int16(POLLIN), by: deadline) else {
+                guard try wait(socket, for: Int16(POLLIN), by: deadline, url: shown) else {
                     throw HTTPError.timedOut(url: shown, seconds: timeout, phase: "waiting for a reply from")
                 }
                 let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
@@ -583,7 +583,9 @@ public struct HTTPClient: Sendable {
                 // A non-blocking connect interrupted by a signal goes on in the background.
                 if error == EINPROGRESS || error == EINTR {
                     let writable: Bool
-                    do throws(HTTPError) { writable = try wait(socket, for: Int16(POLLOUT), by: deadline) } catch {
+                    do throws(HTTPError) {
+                        writable = try wait(socket, for: Int16(POLLOUT), by: deadline, url: "http://\(address.authority)")
+                    } catch {
                         close(socket)
                         throw error
                     }
@@ -613,7 +615,7 @@ public struct HTTPClient: Sendable {
     private func send(_ bytes: [UInt8], on socket: Int32, by deadline: Deadline, url: String) throws(HTTPError) {
         var offset = 0
         while offset < bytes.count {
-            guard try wait(socket, for: Int16(POLLOUT), by: deadline) else {
+            guard try wait(socket, for: Int16(POLLOUT), by: deadline, url: url) else {
                 throw .timedOut(url: url, seconds: timeout, phase: "sending to")
             }
             let sent = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -627,7 +629,7 @@ public struct HTTPClient: Sendable {
 
     /// Whether `socket` became ready for `events` before the deadline (errors and hang-ups
     /// count as ready: the read or write that follows reports them).
-    private func wait(_ socket: Int32, for events: Int16, by deadline: Deadline) throws(HTTPError) -> Bool {
+    private func wait(_ socket: Int32, for events: Int16, by deadline: Deadline, url: String) throws(HTTPError) -> Bool {
         var entry = pollfd(fd: socket, events: events, revents: 0)
         while true {
             let remaining = deadline.remaining
@@ -636,7 +638,7 @@ public struct HTTPClient: Sendable {
             let ready = poll(&entry, 1, milliseconds)
             if ready > 0 { return true }
             if ready < 0 && errno != EINTR {
-                throw .connectionLost(url: "socket \(socket)", reason: "poll: \(Self.systemMessage(errno))")
+                throw .connectionLost(url: url, reason: "poll: \(Self.systemMessage(errno))")
             }
         }
     }

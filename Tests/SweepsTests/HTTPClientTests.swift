@@ -70,9 +70,9 @@ final class HTTPClientTests: XCTestCase {
         assertMalformed("HTTP/1.1 200 OK\r\n\(many)\r\n", saying: "more than 100 header fields")
         assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 16777217\r\n\r\n", saying: "more than the 16 MiB")
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000001\r\n", saying: "longer than 16 MiB")
-        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfff000\r\n" + String(repeating: "x", count: 0xfff000)
-                        + "\r\n10000\r\n", saying: "longer than 16 MiB")
-        assertMalformed("HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: (16 << 20) + 1), saying: "longer than 16 MiB")
+        assertMalformed(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfff000\r\n") + [UInt8](repeating: 1, count: 0xfff000)
+                        + bytes("\r\n10000\r\n"), saying: "longer than 16 MiB")
+        assertMalformed(bytes("HTTP/1.1 200 OK\r\n\r\n") + [UInt8](repeating: 1, count: (16 << 20) + 1), saying: "longer than 16 MiB")
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000), saying: "chunk-size line is longer")
         let trailers = (0..<101).map { "T-\($0): 1\r\n" }.joined()
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\(trailers)\r\n", saying: "more than 100 trailer fields")
@@ -384,10 +384,55 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertThrowsError(try RayJobs(address: "http://head:8265/?x=1"))
     }
 
+    /// Against a real cluster, when `AGENTLAB_TEST_RAY_ADDRESS` names one (for example the
+    /// head that scripts/ray/ray-sweep-check.sh starts): submit, poll, read logs, refuse a
+    /// repeated ID, stop.
+    func testAgainstALiveRayCluster() throws {
+        guard let address = ProcessInfo.processInfo.environment["AGENTLAB_TEST_RAY_ADDRESS"] else {
+            throw XCTSkip("set AGENTLAB_TEST_RAY_ADDRESS=http://HEAD:8265 to run against a Ray cluster")
+        }
+        let ray = try RayJobs(address: address)
+        let version = try XCTUnwrap(try ray.version())
+        let id = "agentlab-http-test-\(getpid())-\(Int(Date().timeIntervalSince1970))"
+        XCTAssertEqual(try ray.submit(entrypoint: "echo hello from $(pwd); echo oops >&2; exit 3", submissionID: id, cpus: 1,
+                                      metadata: ["test": "HTTPClientTests"]), id)
+        XCTAssertThrowsError(try ray.submit(entrypoint: "true", submissionID: id, cpus: 1)) { error in
+            XCTAssertEqual(error as? RayJobsError, .alreadyExists(submissionID: id))
+        }
+        var info = try ray.info(id)
+        let deadline = Date().addingTimeInterval(60)
+        while !info.status.isTerminal && Date() < deadline {
+            usleep(250_000)
+            info = try ray.info(id)
+        }
+        XCTAssertEqual(info.status, .failed, "Ray \(version): \(info)")
+        XCTAssertEqual(info.errorType, "JOB_ENTRYPOINT_COMMAND_ERROR")
+        XCTAssertEqual(info.driverExitCode, 3)
+        let logs = try ray.logs(id)
+        XCTAssertTrue(logs.contains("hello from /") && logs.contains("oops"), logs)
+
+        let sleeper = id + "-stop"
+        _ = try ray.submit(entrypoint: "sleep 60", submissionID: sleeper, cpus: 1)
+        try ray.stop(sleeper)
+        var stopped = try ray.info(sleeper)
+        while !stopped.status.isTerminal && Date() < deadline {
+            usleep(250_000)
+            stopped = try ray.info(sleeper)
+        }
+        XCTAssertEqual(stopped.status, .stopped, "\(stopped)")
+        XCTAssertThrowsError(try ray.info(id + "-never")) { error in
+            XCTAssertEqual(error as? RayJobsError, .notFound(submissionID: id + "-never", address: ray.address))
+        }
+    }
+
     // MARK: Helpers
 
     private func assertMalformed(_ text: String, saying expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try HTTPResponse.parse(bytes(text)), file: file, line: line) { error in
+        assertMalformed(bytes(text), saying: expected, file: file, line: line)
+    }
+
+    private func assertMalformed(_ reply: [UInt8], saying expected: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try HTTPResponse.parse(reply), file: file, line: line) { error in
             guard case .malformedReply(nil, let reason)? = error as? HTTPError else { return XCTFail("\(error)", file: file, line: line) }
             XCTAssertTrue(reason.contains(expected), "\(reason) (expected: \(expected))", file: file, line: line)
         }
@@ -444,12 +489,16 @@ final class CannedServer: Sendable {
     private let stopped = Atomic<Bool>(false)
 
     init(reply: @escaping @Sendable (Request) -> Reply) throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard listener >= 0, bound == 0, listen(listener, 16) == 0 else { throw Failure.socket("bind/listen: \(errno)") }
+        guard listener >= 0, bound == 0, listen(listener, 16) == 0 else {
+            if listener >= 0 { close(listener) }
+            throw Failure.socket("bind/listen: \(errno)")
+        }
+        self.listener = listener
         port = try Self.boundPort(listener)
         Thread.detachNewThread { [self] in serve(reply) }
     }
