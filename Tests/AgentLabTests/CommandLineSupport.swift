@@ -71,4 +71,27 @@ class CommandLineTestCase: XCTestCase {
                                   "--seed", "\(seed)", "--out", path(name))
         XCTAssertEqual(result.status, 0, result.error, file: file, line: line)
     }
+
+    /// `count` seeded mutations of `text` (one to four bytes replaced, inserted or removed,
+    /// drawn from YAML's punctuation, digits and letters), the same every run.
+    func mutations(of text: String, count: Int, seed: UInt64) -> [Data] {
+        var state = seed
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        let alphabet = Array("{}[]&*!|>:-,'\"#?% \n\t0123456789.e+-abcxyz_".utf8)
+        return (0..<count).map { _ in
+            var bytes = Array(text.utf8)
+            for _ in 0..<(1 + next() % 4) {
+                let position = next() % bytes.count
+                switch next() % 3 {
+                case 0: bytes[position] = alphabet[next() % alphabet.count]
+                case 1: bytes.insert(alphabet[next() % alphabet.count], at: position)
+                default: bytes.remove(at: position)
+                }
+            }
+            return Data(bytes)
+        }
+    }
 }

@@ -95,23 +95,8 @@ final class ReliabilityTests: CommandLineTestCase {
     /// refused with status 2, never a crash.
     func testMutatedConfigurationsNeverCrash() throws {
         let valid = try agentlab("presets", "--env", "GridWorld-v0", "--algo", "ppo").output
-        var state: UInt64 = 0x5EED
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(truncatingIfNeeded: state >> 33)
-        }
-        let alphabet = Array("{}[]&*!|>:-,'\"#?% \n\t0123456789.e+-abcxyz".utf8)
-        for caseIndex in 0..<40 {
-            var bytes = Array(valid.utf8)
-            for _ in 0..<(1 + next() % 4) {
-                let position = next() % bytes.count
-                switch next() % 3 {
-                case 0: bytes[position] = alphabet[next() % alphabet.count]
-                case 1: bytes.insert(alphabet[next() % alphabet.count], at: position)
-                default: bytes.remove(at: position)
-                }
-            }
-            try Data(bytes).write(to: URL(fileURLWithPath: path("m.yaml")))
+        for (caseIndex, mutated) in mutations(of: valid, count: 40, seed: 0x5EED).enumerated() {
+            try mutated.write(to: URL(fileURLWithPath: path("m.yaml")))
             let result = try agentlab("train", "--config", path("m.yaml"), "--steps", "64", "--out", path("m\(caseIndex)"))
             XCTAssertTrue([0, 2].contains(result.status), "case \(caseIndex): exit \(result.status): \(result.error)")
             if result.status == 2 { XCTAssertTrue(result.error.hasPrefix("error: ") || result.error.contains("Error:"), result.error) }

@@ -70,24 +70,9 @@ final class SweepTests: CommandLineTestCase {
             seeds: [0]
             eval_episodes: 1
             """
-        var state: UInt64 = 0x5EED_5EED
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(truncatingIfNeeded: state >> 33)
-        }
-        let alphabet = Array("{}[]&*!|>:-,'\"#?% \n\t0123456789.e+-abcxyz_".utf8)
         var statuses: [Int32: Int] = [:]
-        for caseIndex in 0..<60 {
-            var bytes = Array(valid.utf8)
-            for _ in 0..<(1 + next() % 4) {
-                let position = next() % bytes.count
-                switch next() % 3 {
-                case 0: bytes[position] = alphabet[next() % alphabet.count]
-                case 1: bytes.insert(alphabet[next() % alphabet.count], at: position)
-                default: bytes.remove(at: position)
-                }
-            }
-            try Data(bytes).write(to: URL(fileURLWithPath: path("m.yaml")))
+        for (caseIndex, mutated) in mutations(of: valid, count: 60, seed: 0x5EED_5EED).enumerated() {
+            try mutated.write(to: URL(fileURLWithPath: path("m.yaml")))
             let result = try agentlab("sweep", path("m.yaml"), "--out", path("m\(caseIndex)"), "--parallel", "1")
             statuses[result.status, default: 0] += 1
             XCTAssertTrue([0, 2].contains(result.status), "case \(caseIndex): exit \(result.status): \(result.error)")
