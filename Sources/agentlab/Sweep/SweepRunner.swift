@@ -85,12 +85,17 @@ final class SweepRunner {
     private func stop(signal: Int32) throws -> Ending {
         printNote("Stopping \(executor.runningCount) running trial(s); each saves a checkpoint (Ctrl-C again to kill them)…")
         executor.stopAll()
-        while executor.runningCount > 0 {
+        // A Ray job still waiting for a node may never confirm its stop: give up after a while.
+        let deadline = monotonicNanoseconds() + 120_000_000_000
+        while executor.runningCount > 0 && monotonicNanoseconds() < deadline {
             if stopSignalCount.load(ordering: .relaxed) > 1 { executor.killAll() }
             for (id, outcome) in executor.collect(timeout: 0.5) {
                 if case .stopped = outcome { continue }
                 try record(id: id, outcome: outcome, retrying: false)
             }
+        }
+        if executor.runningCount > 0 {
+            printNote("\(executor.runningCount) trial(s) did not confirm their stop; they stay recorded as running")
         }
         try writeTrials()
         return .stopped(signal: signal)
@@ -193,7 +198,8 @@ final class SweepRunner {
         case .failed(let reason):
             fail(index, reason: reason, retrying: retrying)
         case .stopped:
-            trials[index].status = .running
+            // Only `stop` expects stopped trials; one stopped by someone else failed.
+            fail(index, reason: "stopped from outside the sweep", retrying: retrying)
         case .lost(let reason):
             lostCount[id, default: 0] += 1
             attempts[id, default: 1] -= 1
