@@ -125,6 +125,29 @@ final class SweepTests: CommandLineTestCase {
         XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG file")
     }
 
+    func testCtrlCStopsTheTrialsCleanly() throws {
+        try smallSpec.replacingOccurrences(of: "steps: 3072", with: "steps: 200000")
+            .write(toFile: path("spec.yaml"), atomically: true, encoding: .utf8)
+        let (process, out, _) = makeProcess(["sweep", path("spec.yaml"), "--out", path("s"), "--parallel", "2"])
+        try process.run()
+        let deadline = Date().addingTimeInterval(300)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: path("s/trials/c000-s1/checkpoint.safetensors")) {
+            usleep(20_000)
+        }
+        process.interrupt()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, output)
+        XCTAssertTrue(output.contains("agentlab sweep --resume"), output)
+        let trials = try String(contentsOfFile: path("s/trials.csv"), encoding: .utf8)
+        XCTAssertEqual(trials.components(separatedBy: ",running,").count - 1, 2, "both running trials stay resumable: \(trials)")
+        for id in ["c000-s0", "c000-s1"] {
+            let log = try String(contentsOfFile: path("s/logs/\(id).log"), encoding: .utf8)
+            XCTAssertTrue(log.contains("Stopped by Ctrl-C (SIGINT)") && log.contains("the checkpoint is saved"), log)
+        }
+        XCTAssertEqual(try agentlab("sweep", "--resume", path("s"), "--out", path("x")).status, 2, "--resume takes no --out")
+    }
+
     func testResumingAFinishedSweepKeepsItsTrials() throws {
         try smallSpec.replacingOccurrences(of: "seeds: [0, 1]", with: "seeds: [0]")
             .replacingOccurrences(of: "steps: 3072", with: "steps: 512")
