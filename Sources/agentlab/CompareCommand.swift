@@ -171,13 +171,20 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
-    /// The mean over runs at the steps every run logged, with a 95% bootstrap band.
+    /// The mean over runs with a 95% bootstrap band, at every step any run logged between
+    /// the latest first step and the earliest last step. A run counts with its last value
+    /// at or before each step (a log interval in which no episode ended has no value).
     static func series(_ label: String, curves: [[(step: Double, value: Double)]], seed: UInt64) -> Chart.Series {
-        let maps = curves.map { Dictionary($0.map { ($0.step, $0.value) }, uniquingKeysWith: { _, last in last }) }
-        let steps = maps.dropFirst().reduce(Set(maps.first?.keys ?? [:].keys)) { $0.intersection($1.keys) }.sorted()
+        let nonEmpty = curves.filter { !$0.isEmpty }
+        let start = nonEmpty.map { $0[0].step }.max() ?? 0, end = nonEmpty.map { $0[$0.count - 1].step }.min() ?? 0
+        let steps = Set(nonEmpty.flatMap { $0.map(\.step) }).filter { $0 >= start && $0 <= end }.sorted()
+        var positions = [Int](repeating: 0, count: nonEmpty.count)
         var mean: [Double] = [], lower: [Double] = [], upper: [Double] = []
         for (i, step) in steps.enumerated() {
-            let values = maps.map { $0[step]! }
+            let values = nonEmpty.indices.map { r -> Double in
+                while positions[r] + 1 < nonEmpty[r].count && nonEmpty[r][positions[r] + 1].step <= step { positions[r] += 1 }
+                return nonEmpty[r][positions[r]].value
+            }
             mean.append(SeedStatistics.mean(values))
             let band = SeedStatistics.bootstrapInterval([values], statistic: SeedStatistics.mean, resamples: 1_000,
                                                         seed: seed &* 1_000_003 &+ UInt64(i))
@@ -185,7 +192,7 @@ struct CompareCommand: ParsableCommand {
             upper.append(band.high)
         }
         return Chart.Series(name: "\(label) (\(curves.count) seed\(curves.count == 1 ? "" : "s"))", x: steps, mean: mean,
-                            lower: curves.count > 1 ? lower : nil, upper: curves.count > 1 ? upper : nil)
+                            lower: nonEmpty.count > 1 ? lower : nil, upper: nonEmpty.count > 1 ? upper : nil)
     }
 
     /// The mean greedy return in a run's eval.json, if it has one.
