@@ -74,6 +74,6 @@ let package = Package(
         .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SeededRandom"]),
         // Runs the built `agentlab` binary: exit codes, messages, run folders.
-        .testTarget(name: "AgentLabTests", dependencies: ["agentlab"]),
+        .testTarget(name: "AgentLabTests", dependencies: ["agentlab", "Sweeps"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Sweeps
 import XCTest
 
 /// `agentlab sweep` and `agentlab compare` as a user runs them: specs checked before
@@ -146,6 +147,40 @@ final class SweepTests: CommandLineTestCase {
             XCTAssertTrue(log.contains("Stopped by Ctrl-C (SIGINT)") && log.contains("the checkpoint is saved"), log)
         }
         XCTAssertEqual(try agentlab("sweep", "--resume", path("s"), "--out", path("x")).status, 2, "--resume takes no --out")
+    }
+
+    /// A trial whose training fails (Adam without ε on DQN: a NaN loss) is tried once more,
+    /// then recorded as failed with its reason; the sweep goes on and ranks the rest.
+    func testAFailingTrialIsRetriedOnceThenRecordedWithItsReason() throws {
+        try """
+            base: {environment: GridWorld-v0, algorithm: dqn, steps: 2000, shard_size: 8}
+            search:
+              dqn.adam_epsilon: [0.0, 1.0e-8]
+            method: grid
+            seeds: [0]
+            eval_episodes: 1
+            """.write(toFile: path("spec.yaml"), atomically: true, encoding: .utf8)
+        let result = try agentlab("sweep", path("spec.yaml"), "--out", path("s"), "--parallel", "2")
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertTrue(result.error.contains("c000-s0 failed") && result.error.contains("trying it once more"), result.error)
+        XCTAssertTrue(result.output.contains("c000-s0 started: dqn.adam_epsilon=0.0 (attempt 2)"), result.output)
+        let trials = try Table(path("s/trials.csv"))
+        XCTAssertEqual(trials.value("status", trial: "c000-s0"), "failed")
+        XCTAssertTrue(trials.value("reason", trial: "c000-s0")?.contains("NaN or infinite") == true, "\(trials.rows)")
+        XCTAssertEqual(trials.value("status", trial: "c001-s0"), "done")
+        let summary = try String(contentsOfFile: path("s/summary.csv"), encoding: .utf8)
+        XCTAssertEqual(summary.split(separator: "\n").count, 2, "only the configuration that trained is ranked: \(summary)")
+        XCTAssertTrue(result.output.contains("1 failed (see trials.csv)"), result.output)
+    }
+
+    /// A table's rows by column name.
+    private struct Table {
+        let rows: [[String: String]]
+        init(_ file: String) throws {
+            let lines = try CSV.rows(String(contentsOfFile: file, encoding: .utf8), name: file)
+            rows = lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+        }
+        func value(_ column: String, trial: String) -> String? { rows.first { $0["trial"] == trial }?[column] }
     }
 
     func testResumingAFinishedSweepKeepsItsTrials() throws {

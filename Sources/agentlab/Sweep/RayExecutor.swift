@@ -66,7 +66,7 @@ final class RayExecutor: TrialExecutor {
                 }
                 guard let outcome else { continue }
                 if let logs = try? jobs.logs(job.submission) {
-                    if let handle = try? FileHandle(forWritingTo: job.log) ?? Self.create(job.log) {
+                    if let handle = (try? FileHandle(forWritingTo: job.log)) ?? Self.create(job.log) {
                         _ = try? handle.seekToEnd()
                         try? handle.write(contentsOf: Data(logs.utf8))
                         try? handle.close()
@@ -92,7 +92,7 @@ final class RayExecutor: TrialExecutor {
     func killAll() { stopAll() }
 
     private static func create(_ url: URL) -> FileHandle? {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         return try? FileHandle(forWritingTo: url)
     }
 }
