@@ -38,6 +38,9 @@ public struct Trial: Equatable, Sendable {
     public var runFolder: String { "trials/\(id)" }
 }
 
+/// What trials.csv records of a trial, which a resumed sweep keeps.
+public typealias RecordedTrial = (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)
+
 /// The sweep's tables: `trials.csv` (one row per trial) and `summary.csv` (one row per
 /// configuration, ranked).
 public enum TrialTable {
@@ -53,7 +56,7 @@ public enum TrialTable {
 
     /// The status, objective, time and reason of each trial in a trials.csv, by trial id
     /// (what a resumed sweep keeps).
-    public static func readTrials(_ text: String, name: String) throws(CSVError) -> [String: (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)] {
+    public static func readTrials(_ text: String, name: String) throws(CSVError) -> [String: RecordedTrial] {
         let rows = try CSV.rows(text, name: name)
         guard let header = rows.first else { return [:] }
         func column(_ key: String) throws(CSVError) -> Int {
@@ -62,7 +65,7 @@ public enum TrialTable {
         }
         let (id, status, objective, wall, reason) = try (column("trial"), column("status"), column("objective"),
                                                          column("wall_seconds"), column("reason"))
-        var result: [String: (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)] = [:]
+        var result: [String: RecordedTrial] = [:]
         for (line, row) in rows.dropFirst().enumerated() {
             guard let s = TrialStatus(rawValue: row[status]) else {
                 throw .malformed(name, "line \(line + 2): status '\(row[status])' is not one of \(TrialStatus.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -135,7 +135,7 @@ struct SweepCommand: ParsableCommand {
 
     /// The spec, the sweep folder (created, with spec.yaml) and, when resuming, the trials
     /// recorded so far.
-    private func prepareFolder() throws -> (SweepSpec, URL, [String: (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)]) {
+    private func prepareFolder() throws -> (SweepSpec, URL, [String: RecordedTrial]) {
         if let resume {
             let folder = URL(fileURLWithPath: resume, isDirectory: true).standardizedFileURL
             let specFile = folder.appendingPathComponent("spec.yaml").path
@@ -144,7 +144,7 @@ struct SweepCommand: ParsableCommand {
             }
             let spec = try SweepSpec.parse(yaml: ConfigurationValue.readText(of: specFile), file: specFile)
             let trialsFile = folder.appendingPathComponent("trials.csv")
-            var previous: [String: (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)] = [:]
+            var previous: [String: RecordedTrial] = [:]
             if FileManager.default.fileExists(atPath: trialsFile.path) {
                 let text = try Self.readText(trialsFile, limit: CSV.maximumSize)
                 previous = try TrialTable.readTrials(text, name: trialsFile.path)

@@ -24,8 +24,7 @@ final class SweepRunner {
     let threadsPerTrial: Int
     /// The `agentlab` binary the trials run (an absolute path: Ray nodes run it too).
     let binary: String
-    /// Where trials' run folders live as the executor sees them (the same folder locally;
-    /// a shared folder's path on a cluster's nodes).
+    /// The trials proposed so far, configuration by configuration, seed by seed.
     private(set) var trials: [Trial] = []
     private let search: Search
     private var attempts: [String: Int] = [:]
@@ -37,7 +36,7 @@ final class SweepRunner {
     private var lostCount: [String: Int] = [:]
 
     init(spec: SweepSpec, folder: URL, executor: any TrialExecutor, parallel: Int, threadsPerTrial: Int, binary: String,
-         previous: [String: (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)] = [:]) {
+         previous: [String: RecordedTrial] = [:]) {
         self.spec = spec
         self.folder = folder
         self.executor = executor
@@ -48,7 +47,7 @@ final class SweepRunner {
         search = Search(space: spec.space, method: spec.method, seed: spec.seed, startupCount: spec.startupCount)
     }
 
-    private let previous: [String: (status: TrialStatus, objective: Double?, wallSeconds: Double, reason: String)]
+    private let previous: [String: RecordedTrial]
 
     /// How the sweep ended.
     enum Ending: Equatable { case finished, stopped(signal: Int32) }
