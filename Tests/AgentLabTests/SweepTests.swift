@@ -135,6 +135,9 @@ final class SweepTests: CommandLineTestCase {
         while Date() < deadline && !FileManager.default.fileExists(atPath: path("s/trials/c000-s1/checkpoint.safetensors")) {
             usleep(20_000)
         }
+        let second = try agentlab("sweep", "--resume", path("s"))
+        XCTAssertEqual(second.status, 2, "a second writer is refused")
+        XCTAssertTrue(second.error.contains("is being written by process \(process.processIdentifier)"), second.error)
         process.interrupt()
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
