@@ -120,7 +120,9 @@ struct CompareCommand: ParsableCommand {
             return Dictionary(try ConfigurationValue(encoding: key).flattened().map { ($0.key, $0.value) },
                               uniquingKeysWith: { a, _ in a })
         }
-        let differing = Set(flat.flatMap(\.keys)).filter { key in Set(flat.map { $0[key] ?? "" }).count > 1 }
+        // Keys every group has (an algorithm's own section only counts against its own kind).
+        let shared = flat.dropFirst().reduce(Set(flat.first?.keys ?? [:].keys)) { $0.intersection($1.keys) }
+        let differing = shared.filter { key in Set(flat.map { $0[key] ?? "" }).count > 1 }
             .subtracting(["algorithm", "environment", "checkpoint_interval", "save_replay"]).sorted()
         let environmentsDiffer = Set(runGroups.map(\.configuration.environment)).count > 1
         for (i, group) in runGroups.enumerated() {

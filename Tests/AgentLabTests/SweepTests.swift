@@ -176,6 +176,26 @@ final class SweepTests: CommandLineTestCase {
         XCTAssertTrue(result.output.contains("1 failed (see trials.csv)"), result.output)
     }
 
+    func testCompareGroupsRunsBySettingsApartFromTheSeed() throws {
+        try trainGridWorld("a2c-0", seed: 0)
+        try trainGridWorld("a2c-1", seed: 1)
+        let ppo = try agentlab("train", "--env", "GridWorld-v0", "--algo", "ppo", "--steps", "4000", "--out", path("ppo-0"))
+        XCTAssertEqual(ppo.status, 0, ppo.error)
+        let result = try agentlab("compare", path("a2c-0"), path("ppo-0"), path("a2c-1"), "--metric", "charts/episodic_length",
+                                  "--out", path("runs.svg"))
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n").filter { $0.hasPrefix("| a2c") || $0.hasPrefix("| ppo") }
+        XCTAssertEqual(lines.count, 2, "two groups: \(result.output)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| a2c") && $0.contains("| 2 |") }, "the a2c seeds form one group: \(result.output)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| ppo") && $0.contains("| 1 |") }, result.output)
+        let svg = try String(contentsOfFile: path("runs.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.contains("GridWorld-v0: charts/episodic_length"), "the title names the metric")
+        XCTAssertFalse(svg.contains("solved"), "no threshold line for a metric other than the return")
+        let bad = try agentlab("compare", path("a2c-0"), "--out", path("x.png"))
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.error.contains("--out must name an .svg file"), bad.error)
+    }
+
     /// A table's rows by column name.
     private struct Table {
         let rows: [[String: String]]
