@@ -190,7 +190,7 @@ final class SweepRunner {
                 trials[index].objective = try score(trials[index])
                 trials[index].status = .done
                 say("[\(done())/\(spec.trialCount)] \(id) done in \(String(format: "%.1f", trials[index].wallSeconds)) s: "
-                      + "\(spec.objective.rawValue) \(TrialTable.short(trials[index].objective!))")
+                      + "\(spec.objective.rawValue) \(TrialTable.short(trials[index].objective!))\(timeLeft())")
             } catch {
                 fail(index, reason: "\(error)", retrying: retrying)
             }
@@ -210,6 +210,16 @@ final class SweepRunner {
             }
         }
         try writeTrials()
+    }
+
+    /// "; about 3 min left": the mean time of the trials done so far, times those left,
+    /// over the trials run at a time.
+    private func timeLeft() -> String {
+        let finished = trials.filter { $0.status == .done }
+        let left = spec.trialCount - trials.filter { $0.status == .done || $0.status == .failed }.count
+        guard !finished.isEmpty, left > 0 else { return "" }
+        let seconds = finished.map(\.wallSeconds).reduce(0, +) / Double(finished.count) * Double(left) / Double(min(parallel, left))
+        return seconds < 90 ? String(format: "; about %.0f s left", seconds) : String(format: "; about %.0f min left", seconds / 60)
     }
 
     private func fail(_ index: Int, reason: String, retrying: Bool) {
