@@ -49,9 +49,12 @@ public struct EnvironmentSpec: Sendable {
 /// | `GridWorld-v0`           | `GridWorld` on `Map.small`            | 100        | 1         |
 /// | `GridWorld-Cliff-v0`     | `GridWorld.cliffWalking()`            | 200        | −13       |
 /// | `GridWorld-FourRooms-v0` | `GridWorld.fourRooms()`               | 500        | 1         |
+/// | `Acrobot-v1`             | `Acrobot`                             | 500        | −100      |
+/// | `MountainCar-v0`         | `MountainCar`                         | 200        | −110      |
 /// | `Breakout-MinAtar`, `SpaceInvaders-MinAtar`, `Freeway-MinAtar`, `Asterix-MinAtar`, `Seaquest-MinAtar` | `MinAtarEnvironment<Game>` (sticky actions 0.1, all six actions) | 10,000 | none |
 ///
-/// The grid thresholds are the optimal undiscounted returns (see `GridWorldMaps.swift`).
+/// The grid thresholds are the optimal undiscounted returns (see `GridWorldMaps.swift`);
+/// the classic-control limits and thresholds are Gymnasium's.
 /// Each built-in map has its own id rather than an option, so that every id names one
 /// fixed task with one threshold. Users may add their own specs with `register(_:)`.
 public struct EnvironmentRegistry: Sendable {
@@ -93,7 +96,7 @@ public struct EnvironmentRegistry: Sendable {
         try spec(id: id).makeEnvironment()
     }
 
-    /// CartPole and the grid worlds.
+    /// CartPole, the grid worlds, Acrobot and MountainCar.
     public static let classicSpecs: [EnvironmentSpec] = [
         EnvironmentSpec(
             id: "CartPole-v1",
@@ -115,6 +118,16 @@ public struct EnvironmentRegistry: Sendable {
             summary: "Sutton, Precup & Singh's four rooms: reach the far corner through the doorways.",
             maxEpisodeSteps: 500, rewardThreshold: 1,
             makeBase: { GridWorld.fourRooms() }),
+        EnvironmentSpec(
+            id: "Acrobot-v1",
+            summary: "Swing a two-link pendulum's tip above a line by torquing its middle joint (Gymnasium's dynamics).",
+            maxEpisodeSteps: 500, rewardThreshold: -100,
+            makeBase: { Acrobot() }),
+        EnvironmentSpec(
+            id: "MountainCar-v0",
+            summary: "Rock an underpowered car out of a valley up to the flag (Gymnasium's dynamics).",
+            maxEpisodeSteps: 200, rewardThreshold: -110,
+            makeBase: { MountainCar() }),
     ]
 }
 
