@@ -59,6 +59,10 @@ public enum PresetEnvironments {
     public static let gridWorlds = ["GridWorld-v0", "GridWorld-FourRooms-v0"]
     /// Sutton & Barto's cliff walk, where standing still looks safe.
     public static let cliff = ["GridWorld-Cliff-v0"]
+    /// Acrobot-v1: swing the tip above the line.
+    public static let acrobot = ["Acrobot-v1"]
+    /// MountainCar-v0: rock the car out of the valley (sparse: −1 per step until the flag).
+    public static let mountainCar = ["MountainCar-v0"]
     /// The five arcade games.
     public static let minAtar = EnvironmentRegistry.minAtarSpecs.map(\.id)
 }

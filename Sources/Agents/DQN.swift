@@ -423,6 +423,33 @@ extension DQN {
                             configuration: .gridWorld),
             AlgorithmPreset(for: PresetEnvironments.cliff, steps: 50_000, copies: 1, checkpointInterval: 12_500,
                             configuration: .gridWorld),
+            // rl-baselines3-zoo's Acrobot-v1 settings (gradient_steps -1: one update per step collected).
+            AlgorithmPreset(for: PresetEnvironments.acrobot, steps: 100_000, copies: 1, checkpointInterval: 25_000,
+                            configuration: Configuration().with {
+                $0.learningRate = 6.3e-4
+                $0.bufferSize = 50_000
+                $0.learningStarts = 0
+                $0.trainFrequency = 4
+                $0.gradientSteps = 4
+                $0.batchSize = 128
+                $0.targetUpdateInterval = 250
+                $0.exploration = LinearSchedule(start: 1, end: 0.1, fraction: 0.12)
+                $0.network = NetworkConfiguration(hiddenSizes: [256, 256], activation: .relu)
+            }),
+            // rl-baselines3-zoo's MountainCar-v0 settings.
+            AlgorithmPreset(for: PresetEnvironments.mountainCar, steps: 120_000, copies: 1, checkpointInterval: 30_000,
+                            configuration: Configuration().with {
+                $0.learningRate = 4e-3
+                $0.bufferSize = 10_000
+                $0.learningStarts = 1_000
+                $0.trainFrequency = 16
+                $0.gradientSteps = 8
+                $0.batchSize = 128
+                $0.gamma = 0.98
+                $0.targetUpdateInterval = 600
+                $0.exploration = LinearSchedule(start: 1, end: 0.07, fraction: 0.2)
+                $0.network = NetworkConfiguration(hiddenSizes: [256, 256], activation: .relu)
+            }),
             // The MinAtar paper's DQN, with Adam instead of RMSprop.
             AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 1, checkpointInterval: 500_000,
                             configuration: Configuration().with {

@@ -355,6 +355,20 @@ extension PPO {
                 $0.learningRate = 1e-3
                 $0.entropyCoefficient = 0.2
             }),
+            // rl-baselines3-zoo's Acrobot-v1 settings (its observation normalisation left out):
+            // 16 copies × 256 steps in minibatches of 64, 4 epochs.
+            AlgorithmPreset(for: PresetEnvironments.acrobot, steps: 1_000_000, copies: 16, checkpointInterval: 250_000,
+                            configuration: Configuration().with {
+                $0.stepsPerRollout = 256
+                $0.minibatches = 64
+                $0.epochs = 4
+                $0.gamma = 0.99
+                $0.gaeLambda = 0.94
+                $0.entropyCoefficient = 0
+                $0.learningRate = 3e-4
+                $0.annealLearningRate = false  // SB3's defaults: a constant rate, no value clipping
+                $0.clipValueLoss = false
+            }),
             // PureJaxRL's MinAtar setting: 64 copies, 128 steps, 4 epochs of 8 minibatches.
             AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 64, checkpointInterval: 500_000,
                             configuration: Configuration().with {
