@@ -134,7 +134,7 @@ public enum TrialTable {
             let a = row.aggregate
             let seeds = row.failed > 0 ? "\(a.count) (+\(row.failed) failed)" : "\(a.count)"
             text += "| \(rank + 1) | " + String(format: "c%03d", row.configuration) + " | "
-                + row.assignment.map(\.description).joined(separator: " | ")
+                + row.assignment.map { if case .double(let v) = $0 { short(v) } else { $0.description } }.joined(separator: " | ")
                 + " | \(seeds) | \(short(a.interquartileMean)) [\(short(a.interquartileMeanInterval.low)), \(short(a.interquartileMeanInterval.high))]"
                 + " | \(short(a.mean)) [\(short(a.meanInterval.low)), \(short(a.meanInterval.high))] |\n"
         }

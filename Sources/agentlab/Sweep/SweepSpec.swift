@@ -68,10 +68,11 @@ struct SweepSpec {
                 throw ConfigurationError.invalidValue(key: "search.\(key)", reason: key == "seed"
                     ? "seeds are listed under `seeds:`, not searched" : "a sweep sets \(key) itself (--threads)")
             }
-            if presetKeys.contains(key), case .choice(let values) = parameters.last!.domain,
-               values.allSatisfy({ if case .string = $0 { true } else { false } }) {
-            } else if presetKeys.contains(key) {
-                throw ConfigurationError.wrongType(key: "search.\(key)", expected: "a list of names")
+            if presetKeys.contains(key) {
+                guard case .choice(let values) = parameters.last!.domain,
+                      values.allSatisfy({ if case .string = $0 { true } else { false } }) else {
+                    throw ConfigurationError.wrongType(key: "search.\(key)", expected: "a list of names")
+                }
             }
         }
         let space = SearchSpace(parameters)
