@@ -169,68 +169,19 @@ final class AcrobotTests: XCTestCase {
 
     // MARK: Gymnasium reference trace
 
-    private struct Trace: Decodable {
-        let gymnasium: String
-        let episodes: [Episode]
-
-        struct Episode: Decodable {
-            let seed: Int
-            let policy: String
-            let initial_state: [Double]
-            let initial_observation: [Float]
-            let actions: String
-            let observations: [[Float]]
-            let rewards: [Float]
-            let terminated: [Int]
-            let truncated: [Int]
-            let final_state: [Double]
-            let end: String
-            let velocity_bound_hits: Int
-        }
-    }
-
     func testReplaysGymnasiumTrace() throws {
-        let url = try XCTUnwrap(
-            Bundle.module.url(forResource: "acrobot_trace", withExtension: "json", subdirectory: "Reference"))
-        let trace = try JSONDecoder().decode(Trace.self, from: Data(contentsOf: url))
+        let trace = try GymnasiumTrace.load("acrobot_trace")
         XCTAssertEqual(Set(trace.episodes.map(\.end)), ["terminated", "truncated"])
-        XCTAssertGreaterThan(trace.episodes.map(\.velocity_bound_hits).reduce(0, +), 0,
+        XCTAssertGreaterThan(trace.episodes.compactMap(\.velocity_bound_hits).reduce(0, +), 0,
                              "the trace exercises the velocity bound")
-
-        var largestDeviation: Float = 0
-        for episode in trace.episodes {
-            let label = "seed \(episode.seed) \(episode.policy)"
+        // Gymnasium takes the cosines of its float32 starting angles in float32: within an ulp.
+        let deviation = try trace.replay({ TimeLimit(Acrobot(), maxEpisodeSteps: 500) }, start: { env, episode, observation in
             let s = episode.initial_state
-            var env = TimeLimit(Acrobot(), maxEpisodeSteps: 500)
-            var observation = [Float](repeating: 0, count: 6)
-            observation.withUnsafeMutableBufferPointer {
-                env.base.reset(to: .init(theta1: s[0], theta2: s[1], theta1Dot: s[2], theta2Dot: s[3]), into: $0)
-            }
-            // Gymnasium takes the cosines of its float32 starting angles in float32: within an ulp.
-            for i in 0..<6 {
-                XCTAssertEqual(observation[i], episode.initial_observation[i], accuracy: 1e-6, "\(label), reset, element \(i)")
-            }
-
-            let actions = episode.actions.map { Int(String($0))! }
-            XCTAssertEqual(actions.count, episode.observations.count, label)
-            for (t, action) in actions.enumerated() {
-                let step = try env.step(action)
-                for i in 0..<6 {
-                    let deviation = abs(step.observation[i] - episode.observations[t][i])
-                    largestDeviation = max(largestDeviation, deviation)
-                    XCTAssertLessThanOrEqual(deviation, 1e-5, "\(label), step \(t + 1), element \(i)")
-                }
-                XCTAssertEqual(step.reward, episode.rewards[t], "\(label), step \(t + 1)")
-                XCTAssertEqual(step.isTerminated, episode.terminated[t] == 1, "\(label), step \(t + 1)")
-                XCTAssertEqual(step.isTruncated, episode.truncated[t] == 1, "\(label), step \(t + 1)")
-            }
+            env.base.reset(to: .init(theta1: s[0], theta2: s[1], theta1Dot: s[2], theta2Dot: s[3]), into: observation)
+        }, state: { env in
             let final = env.base.state
-            XCTAssertEqual([final.theta1, final.theta2, final.theta1Dot, final.theta2Dot], episode.final_state,
-                           "\(label): the same operations in the same order, so the same bits")
-            XCTAssertThrowsError(try env.step(1), label) {
-                XCTAssertEqual($0 as? EnvironmentError, .episodeEnded)
-            }
-        }
-        print("Acrobot trace: largest observation deviation from Gymnasium \(trace.gymnasium): \(largestDeviation)")
+            return [final.theta1, final.theta2, final.theta1Dot, final.theta2Dot]
+        }, initialAccuracy: 1e-6)
+        print("Acrobot trace: largest observation deviation from Gymnasium \(trace.gymnasium): \(deviation)")
     }
 }

@@ -123,58 +123,12 @@ final class CartPoleTests: XCTestCase {
 
     // MARK: Gymnasium reference trace
 
-    private struct Trace: Decodable {
-        let gymnasium: String
-        let episodes: [Episode]
-
-        struct Episode: Decodable {
-            let seed: Int
-            let policy: String
-            let initial_state: [Double]
-            let initial_observation: [Float]
-            let actions: String
-            let observations: [[Float]]
-            let rewards: [Float]
-            let terminated: [Int]
-            let truncated: [Int]
-            let final_state: [Double]
-            let end: String
-        }
-    }
-
     func testReplaysGymnasiumTrace() throws {
-        let url = try XCTUnwrap(
-            Bundle.module.url(forResource: "cartpole_trace", withExtension: "json", subdirectory: "Reference"))
-        let trace = try JSONDecoder().decode(Trace.self, from: Data(contentsOf: url))
+        let trace = try GymnasiumTrace.load("cartpole_trace")
         XCTAssertEqual(Set(trace.episodes.map(\.end)), ["angle", "position", "truncated"])
-
-        for episode in trace.episodes {
-            let label = "seed \(episode.seed) \(episode.policy)"
+        try trace.replay({ TimeLimit(CartPole(), maxEpisodeSteps: 500) }, start: { env, episode, observation in
             let s = episode.initial_state
-            var env = TimeLimit(CartPole(), maxEpisodeSteps: 500)
-            var observation = [Float](repeating: 0, count: 4)
-            observation.withUnsafeMutableBufferPointer {
-                env.base.reset(to: .init(x: s[0], xDot: s[1], theta: s[2], thetaDot: s[3]), into: $0)
-            }
-            XCTAssertEqual(observation, episode.initial_observation, label)
-
-            let actions = episode.actions.map { $0 == "1" ? 1 : 0 }
-            XCTAssertEqual(actions.count, episode.observations.count, label)
-            for (t, action) in actions.enumerated() {
-                let step = try env.step(action)
-                for i in 0..<4 {
-                    XCTAssertEqual(step.observation[i], episode.observations[t][i], accuracy: 1e-5,
-                                   "\(label), step \(t + 1), element \(i)")
-                }
-                XCTAssertEqual(step.reward, episode.rewards[t], "\(label), step \(t + 1)")
-                XCTAssertEqual(step.isTerminated, episode.terminated[t] == 1, "\(label), step \(t + 1)")
-                XCTAssertEqual(step.isTruncated, episode.truncated[t] == 1, "\(label), step \(t + 1)")
-            }
-            let final = env.base.state
-            XCTAssertEqual([final.x, final.xDot, final.theta, final.thetaDot], episode.final_state, label)
-            XCTAssertThrowsError(try env.step(0), label) {
-                XCTAssertEqual($0 as? EnvironmentError, .episodeEnded)
-            }
-        }
+            env.base.reset(to: .init(x: s[0], xDot: s[1], theta: s[2], thetaDot: s[3]), into: observation)
+        }, state: { env in [env.base.state.x, env.base.state.xDot, env.base.state.theta, env.base.state.thetaDot] })
     }
 }

@@ -151,63 +151,14 @@ final class MountainCarTests: XCTestCase {
 
     // MARK: Gymnasium reference trace
 
-    private struct Trace: Decodable {
-        let gymnasium: String
-        let episodes: [Episode]
-
-        struct Episode: Decodable {
-            let seed: Int
-            let policy: String
-            let initial_state: [Double]
-            let initial_observation: [Float]
-            let actions: String
-            let observations: [[Float]]
-            let rewards: [Float]
-            let terminated: [Int]
-            let truncated: [Int]
-            let final_state: [Double]
-            let end: String
-            let left_wall_steps: Int
-        }
-    }
-
     func testReplaysGymnasiumTrace() throws {
-        let url = try XCTUnwrap(
-            Bundle.module.url(forResource: "mountaincar_trace", withExtension: "json", subdirectory: "Reference"))
-        let trace = try JSONDecoder().decode(Trace.self, from: Data(contentsOf: url))
+        let trace = try GymnasiumTrace.load("mountaincar_trace")
         XCTAssertEqual(Set(trace.episodes.map(\.end)), ["goal", "truncated"])
-        XCTAssertGreaterThan(trace.episodes.map(\.left_wall_steps).reduce(0, +), 0, "the trace hits the left wall")
-
-        var largestDeviation: Float = 0
-        for episode in trace.episodes {
-            let label = "seed \(episode.seed) \(episode.policy)"
+        XCTAssertGreaterThan(trace.episodes.compactMap(\.left_wall_steps).reduce(0, +), 0, "the trace hits the left wall")
+        let deviation = try trace.replay({ TimeLimit(MountainCar(), maxEpisodeSteps: 200) }, start: { env, episode, observation in
             let s = episode.initial_state
-            var env = TimeLimit(MountainCar(), maxEpisodeSteps: 200)
-            var observation = [Float](repeating: 0, count: 2)
-            observation.withUnsafeMutableBufferPointer {
-                env.base.reset(to: .init(position: s[0], velocity: s[1]), into: $0)
-            }
-            XCTAssertEqual(observation, episode.initial_observation, label)
-
-            let actions = episode.actions.map { Int(String($0))! }
-            XCTAssertEqual(actions.count, episode.observations.count, label)
-            for (t, action) in actions.enumerated() {
-                let step = try env.step(action)
-                for i in 0..<2 {
-                    let deviation = abs(step.observation[i] - episode.observations[t][i])
-                    largestDeviation = max(largestDeviation, deviation)
-                    XCTAssertLessThanOrEqual(deviation, 1e-5, "\(label), step \(t + 1), element \(i)")
-                }
-                XCTAssertEqual(step.reward, episode.rewards[t], "\(label), step \(t + 1)")
-                XCTAssertEqual(step.isTerminated, episode.terminated[t] == 1, "\(label), step \(t + 1)")
-                XCTAssertEqual(step.isTruncated, episode.truncated[t] == 1, "\(label), step \(t + 1)")
-            }
-            let final = env.base.state
-            XCTAssertEqual([final.position, final.velocity], episode.final_state, label)
-            XCTAssertThrowsError(try env.step(1), label) {
-                XCTAssertEqual($0 as? EnvironmentError, .episodeEnded)
-            }
-        }
-        print("MountainCar trace: largest observation deviation from Gymnasium \(trace.gymnasium): \(largestDeviation)")
+            env.base.reset(to: .init(position: s[0], velocity: s[1]), into: observation)
+        }, state: { env in [env.base.state.position, env.base.state.velocity] })
+        print("MountainCar trace: largest observation deviation from Gymnasium \(trace.gymnasium): \(deviation)")
     }
 }
