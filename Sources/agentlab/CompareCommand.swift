@@ -51,9 +51,9 @@ struct CompareCommand: ParsableCommand {
         var series: [Chart.Series] = []
         var finals: [(label: String, values: [Double], source: String)] = []
         for (g, group) in groups.enumerated() {
-            let curves = try group.runs.map { try Self.curve(of: $0, metric: metric) }
+            let curves = try group.runs.map { try RunResults.curve(of: $0, metric: metric) }
             series.append(Self.series(group.label, curves: curves, seed: UInt64(g)))
-            let evaluations = group.runs.compactMap(Self.evaluatedReturn)
+            let evaluations = group.runs.compactMap { try? RunResults.evaluatedReturn(of: $0) }
             if evaluations.count == group.runs.count {
                 finals.append((group.label, evaluations, "greedy eval"))
             } else {
@@ -157,22 +157,6 @@ struct CompareCommand: ParsableCommand {
         return byConfiguration.keys.sorted().map { Group(label: byConfiguration[$0]!.label, environment: environment, runs: byConfiguration[$0]!.runs) }
     }
 
-    /// A run's (step, value) pairs for `metric`, skipping steps with no value.
-    static func curve(of run: URL, metric: String) throws -> [(step: Double, value: Double)] {
-        let file = run.appendingPathComponent("metrics.csv")
-        let rows = try CSV.rows(SweepCommand.readText(file, limit: CSV.maximumSize), name: file.path)
-        guard let header = rows.first, let stepColumn = header.firstIndex(of: "step") else {
-            throw UsageError("\(file.path) has no step column: is it a run's metrics.csv?")
-        }
-        guard let column = header.firstIndex(of: metric) else {
-            throw UsageError("\(file.path) has no column '\(metric)'; its columns: \(header.joined(separator: ", "))")
-        }
-        return rows.dropFirst().compactMap { row in
-            guard let step = Double(row[stepColumn]), let value = Double(row[column]), step.isFinite, value.isFinite else { return nil }
-            return (step, value)
-        }
-    }
-
     /// The mean over runs with a 95% bootstrap band, at every step any run logged between
     /// the latest first step and the earliest last step. A run counts with its last value
     /// at or before each step (a log interval in which no episode ended has no value).
@@ -195,13 +179,5 @@ struct CompareCommand: ParsableCommand {
         }
         return Chart.Series(name: "\(label) (\(curves.count) seed\(curves.count == 1 ? "" : "s"))", x: steps, mean: mean,
                             lower: nonEmpty.count > 1 ? lower : nil, upper: nonEmpty.count > 1 ? upper : nil)
-    }
-
-    /// The mean greedy return in a run's eval.json, if it has one.
-    static func evaluatedReturn(_ run: URL) -> Double? {
-        let file = run.appendingPathComponent("eval.json")
-        guard let text = try? SweepCommand.readText(file, limit: 64 << 20),
-              let reports = try? JSONDecoder().decode([EvaluationReport].self, from: Data(text.utf8)) else { return nil }
-        return reports.first?.returns.mean
     }
 }

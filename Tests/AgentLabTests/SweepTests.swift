@@ -206,6 +206,23 @@ final class SweepTests: CommandLineTestCase {
         func value(_ column: String, trial: String) -> String? { rows.first { $0["trial"] == trial }?[column] }
     }
 
+    /// `objective: auc` scores a trial by the mean of its learning curve: every return its
+    /// metrics.csv logged, worked out here from the file itself.
+    func testAUCObjectiveIsTheMeanOfTheLoggedReturns() throws {
+        try smallSpec.replacingOccurrences(of: "seeds: [0, 1]", with: "seeds: [0]\nobjective: auc")
+            .replacingOccurrences(of: "ppo.learning_rate: [0.001, 0.003]", with: "ppo.learning_rate: [0.001]")
+            .write(toFile: path("spec.yaml"), atomically: true, encoding: .utf8)
+        let result = try agentlab("sweep", path("spec.yaml"), "--out", path("s"))
+        XCTAssertEqual(result.status, 0, result.error)
+        let metrics = try CSV.rows(String(contentsOfFile: path("s/trials/c000-s0/metrics.csv"), encoding: .utf8), name: "m")
+        let column = try XCTUnwrap(metrics[0].firstIndex(of: "charts/episodic_return"))
+        let returns = metrics.dropFirst().compactMap { Double($0[column]) }
+        XCTAssertFalse(returns.isEmpty)
+        let objective = try XCTUnwrap(Double(try XCTUnwrap(Table(path("s/trials.csv")).value("objective", trial: "c000-s0"))))
+        XCTAssertEqual(objective, returns.reduce(0, +) / Double(returns.count), accuracy: 1e-9)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("s/trials/c000-s0/eval.json")), "auc needs no evaluation")
+    }
+
     func testResumingAFinishedSweepKeepsItsTrials() throws {
         try smallSpec.replacingOccurrences(of: "seeds: [0, 1]", with: "seeds: [0]")
             .replacingOccurrences(of: "steps: 3072", with: "steps: 512")

@@ -239,22 +239,10 @@ final class SweepRunner {
         let run = folder.appendingPathComponent(trial.runFolder)
         switch spec.objective {
         case .finalReturn:
-            let file = run.appendingPathComponent("eval.json")
-            let data = try Data(contentsOf: file)
-            guard data.count < 64 << 20 else { throw SweepError.folder("\(file.path) is too large to be an evaluation report") }
-            guard let report = try JSONDecoder().decode([EvaluationReport].self, from: data).first,
-                  report.returns.mean.isFinite else {
-                throw SweepError.folder("\(file.path) holds no evaluation")
-            }
-            return report.returns.mean
+            return try RunResults.evaluatedReturn(of: run)
         case .auc:
-            let file = run.appendingPathComponent("metrics.csv")
-            let rows = try CSV.rows(String(contentsOf: file, encoding: .utf8), name: file.path)
-            guard let column = rows.first?.firstIndex(of: "charts/episodic_return") else {
-                throw SweepError.folder("\(file.path) has no charts/episodic_return column")
-            }
-            let values = rows.dropFirst().compactMap { Double($0[column]) }.filter(\.isFinite)
-            guard !values.isEmpty else { throw SweepError.folder("\(file.path) has no finished episode to score") }
+            let values = try RunResults.curve(of: run, metric: "charts/episodic_return").map(\.value)
+            guard !values.isEmpty else { throw SweepError.folder("\(run.path)/metrics.csv has no finished episode to score") }
             return SeedStatistics.mean(values)
         }
     }
