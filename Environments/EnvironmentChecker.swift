@@ -12,12 +12,14 @@ import SeededRandom
 /// checker then plays `steps` steps twice with the same seed and the same seeded random
 /// actions (resetting with `seed: nil` after every episode end) and checks, on both runs:
 ///
-/// - `actionNames` has one name per action;
+/// - `actionNames` has one name per action (per dimension of a box);
 /// - every observation from `reset` and `step` is fully written and inside
 ///   `observationSpace` (the buffer is filled with NaN before each call);
 /// - rewards are finite, and a valid action in a running episode does not throw;
 /// - stepping before the first reset throws `.notReset`;
-/// - an action outside the space (−1 and `count`) throws `.invalidAction(action, count:)`;
+/// - an action outside the space throws: for a discrete space −1 and `count` throw
+///   `.invalidAction(action, count:)`; for a box, an action of the wrong size or with a NaN
+///   throws `.wrongActionKind` (values beyond the bounds are clipped, not refused);
 /// - stepping an ended episode throws `.episodeEnded`;
 /// - two resets with the same seed give the same observation, and the second run repeats
 ///   the first step for step (observations, rewards and end flags);
@@ -83,11 +85,12 @@ public enum EnvironmentChecker {
         _ environment: inout E, seed: UInt64 = 0, steps: Int = 1000
     ) throws(Failure) -> Report {
         precondition(steps > 0, "the checker needs at least one step")
-        let actionCount = environment.actionSpace.count
+        let actionSpace = environment.actionSpace
         let names = environment.actionNames
-        guard names.count == actionCount else {
+        guard names.count == actionSpace.width else {
             throw Failure(check: .actionNames, step: nil,
-                          message: "\(names.count) action names for \(actionCount) actions")
+                          message: "\(names.count) action names for \(actionSpace.width) "
+                              + (actionSpace.isContinuous ? "dimensions" : "actions"))
         }
 
         let space = environment.observationSpace
@@ -96,7 +99,7 @@ public enum EnvironmentChecker {
         // Before any reset.
         let early = buffer.withUnsafeMutableBufferPointer {
             (observation) -> Result<StepOutcome, EnvironmentError> in
-            do throws(EnvironmentError) { return .success(try environment.step(0, into: observation)) }
+            do throws(EnvironmentError) { return .success(try Action.first(of: actionSpace).step(&environment, observation)) }
             catch { return .failure(error) }
         }
         guard case .failure(.notReset) = early else {
@@ -104,9 +107,9 @@ public enum EnvironmentChecker {
                           message: "expected EnvironmentError.notReset, got \(early); pass a freshly made environment")
         }
 
-        var run = Run(space: space, actionCount: actionCount, seed: seed)
+        var run = Run(space: space, actionSpace: actionSpace, seed: seed)
         let first = try run.play(&environment, steps: steps, buffer: &buffer)
-        var replay = Run(space: space, actionCount: actionCount, seed: seed)
+        var replay = Run(space: space, actionSpace: actionSpace, seed: seed)
         let second = try replay.play(&environment, steps: steps, buffer: &buffer)
 
         // Determinism: the second run must repeat the first.
@@ -147,18 +150,60 @@ public enum EnvironmentChecker {
         return "NaN in the observation"
     }
 
+    /// An action of either kind, as the checker plays it.
+    private enum Action: CustomStringConvertible {
+        case discrete(Int)
+        case continuous([Float])
+
+        /// A valid action of `space`: 0, or the box's lower corner.
+        static func first(of space: ActionSpace) -> Action {
+            switch space {
+            case .discrete: .discrete(0)
+            case .box(let box): .continuous(box.low.map { $0.isFinite ? $0 : 0 })
+            }
+        }
+
+        /// A random valid action of `space`.
+        static func random(in space: ActionSpace, using generator: inout SeededGenerator) -> Action {
+            switch space {
+            case .discrete(let discrete): .discrete(generator.int(below: discrete.count))
+            case .box(let box): .continuous(box.sample(using: &generator))
+            }
+        }
+
+        func step<E: Environment>(_ environment: inout E, _ observation: UnsafeMutableBufferPointer<Float>)
+            throws(EnvironmentError) -> StepOutcome
+        {
+            switch self {
+            case .discrete(let action):
+                return try environment.step(action, into: observation)
+            case .continuous(let action):
+                return try action.withUnsafeBufferPointer { (action) throws(EnvironmentError) -> StepOutcome in
+                    try environment.step(action, into: observation)
+                }
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .discrete(let action): "\(action)"
+            case .continuous(let action): "\(action)"
+            }
+        }
+    }
+
     /// One seeded run of the checker: the observations and outcomes it saw.
     private struct Run {
         let space: Box
-        let actionCount: Int
+        let actionSpace: ActionSpace
         let seed: UInt64
         var actions: SeededGenerator
         var episodesEnded = 0
         var frameSize: (width: Int, height: Int)?
 
-        init(space: Box, actionCount: Int, seed: UInt64) {
+        init(space: Box, actionSpace: ActionSpace, seed: UInt64) {
             self.space = space
-            self.actionCount = actionCount
+            self.actionSpace = actionSpace
             self.seed = seed
             actions = SeededGenerator(seed: seed, stream: 0xC4EC)
         }
@@ -182,14 +227,7 @@ public enum EnvironmentChecker {
             try checkFrame(environment.render(), step: 0)
 
             // Invalid actions, right after the first reset.
-            for invalid in [-1, actionCount] {
-                let result = attempt(&environment, action: invalid, buffer: &buffer)
-                guard case .failure(.invalidAction(invalid, count: actionCount)) = result else {
-                    throw Failure(check: .invalidAction, step: 1,
-                                  message: "action \(invalid) with \(actionCount) actions: expected "
-                                      + "EnvironmentError.invalidAction(\(invalid), count: \(actionCount)), got \(result)")
-                }
-            }
+            try checkInvalidActions(&environment, buffer: &buffer)
 
             var needsReset = false
             for step in 1...steps {
@@ -198,7 +236,7 @@ public enum EnvironmentChecker {
                     try checkObservation(buffer, step: step, after: "reset(seed: nil) before this step")
                     needsReset = false
                 }
-                let action = actions.int(below: actionCount)
+                let action = Action.random(in: actionSpace, using: &actions)
                 let result = attempt(&environment, action: action, buffer: &buffer)
                 let outcome: StepOutcome
                 switch result {
@@ -217,7 +255,7 @@ public enum EnvironmentChecker {
                 if outcome.isDone {
                     episodesEnded += 1
                     if episodesEnded == 1 { try checkFrame(environment.render(), step: step) }
-                    let after = attempt(&environment, action: 0, buffer: &buffer)
+                    let after = attempt(&environment, action: .first(of: actionSpace), buffer: &buffer)
                     guard case .failure(.episodeEnded) = after else {
                         throw Failure(check: .stepAfterEnd, step: step,
                                       message: "the episode ended (\(outcome)); the next step should throw "
@@ -237,13 +275,40 @@ public enum EnvironmentChecker {
             }
         }
 
-        func attempt<E: Environment>(_ environment: inout E, action: Int, buffer: inout [Float])
+        func attempt<E: Environment>(_ environment: inout E, action: Action, buffer: inout [Float])
             -> Result<StepOutcome, EnvironmentError>
         {
             buffer.withUnsafeMutableBufferPointer { (observation) -> Result<StepOutcome, EnvironmentError> in
                 observation.update(repeating: .nan)
-                do throws(EnvironmentError) { return .success(try environment.step(action, into: observation)) }
+                do throws(EnvironmentError) { return .success(try action.step(&environment, observation)) }
                 catch { return .failure(error) }
+            }
+        }
+
+        /// Actions outside the space must be refused: −1 and `count` for a discrete space;
+        /// for a box, an action one float too long and one holding a NaN.
+        func checkInvalidActions<E: Environment>(_ environment: inout E, buffer: inout [Float]) throws(Failure) {
+            switch actionSpace {
+            case .discrete(let discrete):
+                let count = discrete.count
+                for invalid in [-1, count] {
+                    let result = attempt(&environment, action: .discrete(invalid), buffer: &buffer)
+                    guard case .failure(.invalidAction(invalid, count: count)) = result else {
+                        throw Failure(check: .invalidAction, step: 1,
+                                      message: "action \(invalid) with \(count) actions: expected "
+                                          + "EnvironmentError.invalidAction(\(invalid), count: \(count)), got \(result)")
+                    }
+                }
+            case .box(let box):
+                let valid = box.low.map { $0.isFinite ? $0 : 0 }
+                for invalid in [valid + [0], [Float.nan] + valid.dropFirst()] {
+                    let result = attempt(&environment, action: .continuous(invalid), buffer: &buffer)
+                    guard case .failure(.wrongActionKind) = result else {
+                        throw Failure(check: .invalidAction, step: 1,
+                                      message: "action \(invalid) for \(box): expected EnvironmentError.wrongActionKind, "
+                                          + "got \(result)")
+                    }
+                }
             }
         }
 

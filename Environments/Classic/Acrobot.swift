@@ -85,7 +85,7 @@ public struct Acrobot: Environment, Sendable {
         return Box(low: high.map { -$0 }, high: high, shape: [6])
     }
 
-    public var actionSpace: Discrete { Discrete(3) }
+    public var actionSpace: ActionSpace { .discrete(Discrete(3)) }
 
     /// Named for the keyboard: the arrows turn the joint, no key applies no torque.
     public var actionNames: [String] { ["left", "no-op", "right"] }

@@ -88,7 +88,7 @@ public struct CartPole: Environment, Sendable {
         return Box(low: high.map { -$0 }, high: high, shape: [4])
     }
 
-    public var actionSpace: Discrete { Discrete(2) }
+    public var actionSpace: ActionSpace { .discrete(Discrete(2)) }
 
     public var actionNames: [String] { ["left", "right"] }
 

@@ -138,7 +138,7 @@ public struct GridWorld: Environment, Sendable {
 
     public var observationSpace: Box { Box.binary(shape: [map.rows * map.columns]) }
 
-    public var actionSpace: Discrete { Discrete(4) }
+    public var actionSpace: ActionSpace { .discrete(Discrete(4)) }
 
     public var actionNames: [String] { Move.allCases.map(\.name) }
 

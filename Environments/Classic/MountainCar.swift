@@ -76,7 +76,7 @@ public struct MountainCar: Environment, Sendable {
             high: [Float(Self.maxPosition), Float(Self.maxSpeed)], shape: [2])
     }
 
-    public var actionSpace: Discrete { Discrete(3) }
+    public var actionSpace: ActionSpace { .discrete(Discrete(3)) }
 
     public var actionNames: [String] { ["left", "no-op", "right"] }
 

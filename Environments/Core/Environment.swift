@@ -6,7 +6,9 @@ import SeededRandom
 ///   the environment's generator; `nil` continues from where it was, so a sequence of
 ///   resets after one seeded reset is itself reproducible.
 /// - `step(_:into:)` applies one action, writes the next observation and returns the
-///   reward and whether the episode ended. `isTerminated` means the task ended (a pole
+///   reward and whether the episode ended. A discrete environment implements the
+///   `Int` form, a continuous one the `UnsafeBufferPointer<Float>` form (one float per
+///   dimension of its `Box`); the other form throws `.wrongActionKind`. `isTerminated` means the task ended (a pole
 ///   fell, a goal was reached): do not bootstrap. `isTruncated` means it was cut short (a
 ///   time limit): a learner still bootstraps from the observation.
 /// - Stepping an episode that has ended, or one never reset, throws
@@ -20,17 +22,25 @@ import SeededRandom
 public protocol Environment {
     /// The shape and bounds of observations.
     var observationSpace: Box { get }
-    /// The actions `step` accepts: `0..<actionSpace.count`.
-    var actionSpace: Discrete { get }
-    /// Human-readable action names, one per action (`"left"`, `"fire"`, ...).
+    /// The actions `step` accepts: `.discrete(n)`, actions `0..<n`, or `.box(b)`, a vector
+    /// of `b.count` floats (a continuous environment clips each to its bounds, as
+    /// Gymnasium's do).
+    var actionSpace: ActionSpace { get }
+    /// Human-readable action names: one per action of a discrete space (`"left"`,
+    /// `"fire"`), one per dimension of a box (`"torque"`).
     var actionNames: [String] { get }
 
     /// Starts a new episode and writes its first observation into `observation`.
     mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>)
 
-    /// Applies `action`, writes the next observation into `observation` and returns the
-    /// reward and end flags.
+    /// Applies the discrete `action`, writes the next observation into `observation` and
+    /// returns the reward and end flags.
     mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+
+    /// Applies the continuous `action` (`actionSpace`'s box size of floats), writes the
+    /// next observation into `observation` and returns the reward and end flags.
+    mutating func step(_ action: UnsafeBufferPointer<Float>, into observation: UnsafeMutableBufferPointer<Float>)
         throws(EnvironmentError) -> StepOutcome
 
     /// Draws the current state for a person.
@@ -65,7 +75,26 @@ public struct Step: Equatable, Sendable {
 }
 
 extension Environment {
-    public var actionNames: [String] { (0..<actionSpace.count).map { "action \($0)" } }
+    public var actionNames: [String] {
+        switch actionSpace {
+        case .discrete(let space): (0..<space.count).map { "action \($0)" }
+        case .box(let space): (0..<space.count).map { "dimension \($0)" }
+        }
+    }
+
+    /// A discrete environment takes no vector of floats.
+    public mutating func step(_ action: UnsafeBufferPointer<Float>, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+    {
+        throw .wrongActionKind(expected: actionSpace)
+    }
+
+    /// A continuous environment takes no action number.
+    public mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+    {
+        throw .wrongActionKind(expected: actionSpace)
+    }
 
     /// Starts a new episode and returns its first observation.
     public mutating func reset(seed: UInt64? = nil) -> [Float] {
@@ -80,6 +109,20 @@ extension Environment {
         let outcome = try observation.withUnsafeMutableBufferPointer {
             (buffer) throws(EnvironmentError) -> StepOutcome in
             try step(action, into: buffer)
+        }
+        return Step(
+            observation: observation, reward: outcome.reward,
+            isTerminated: outcome.isTerminated, isTruncated: outcome.isTruncated)
+    }
+
+    /// Applies the continuous `action` and returns the observation with the reward and end flags.
+    public mutating func step(_ action: [Float]) throws(EnvironmentError) -> Step {
+        var observation = [Float](repeating: 0, count: observationSpace.count)
+        let outcome = try observation.withUnsafeMutableBufferPointer {
+            (buffer) throws(EnvironmentError) -> StepOutcome in
+            try action.withUnsafeBufferPointer { (action) throws(EnvironmentError) -> StepOutcome in
+                try step(action, into: buffer)
+            }
         }
         return Step(
             observation: observation, reward: outcome.reward,

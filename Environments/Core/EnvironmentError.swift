@@ -6,6 +6,9 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case episodeEnded
     /// An action outside `0..<count`.
     case invalidAction(Int, count: Int)
+    /// A discrete action for a continuous environment or the other way round, or a
+    /// continuous action of the wrong size or with a NaN.
+    case wrongActionKind(expected: ActionSpace)
     /// An id that the registry does not know.
     case unknownID(String, known: [String])
     /// A map, option or file that could not be used.
@@ -19,6 +22,10 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
             return "step called after the episode ended: call reset() to start a new one"
         case .invalidAction(let action, let count):
             return "action \(action) is outside the action space: valid actions are 0...\(count - 1)"
+        case .wrongActionKind(let expected):
+            return expected.isContinuous
+                ? "the action must be \(expected.width) finite float\(expected.width == 1 ? "" : "s") for \(expected)"
+                : "the action must be a whole number for \(expected)"
         case .unknownID(let id, let known):
             return "unknown environment id '\(id)'; known ids: \(known.joined(separator: ", "))"
         case .invalidConfiguration(let message):

@@ -88,4 +88,54 @@ public struct Box: Equatable, Sendable, CustomStringConvertible {
         let l = low.min() ?? 0, h = high.max() ?? 0
         return "Box(\(l), \(h), shape: \(shape))"
     }
+
+    /// Checks a continuous action for a `step`: `count` floats, none NaN or infinite (values
+    /// beyond the bounds are allowed: the environment clips them).
+    /// - Throws: `EnvironmentError.wrongActionKind` naming this space.
+    @inlinable
+    public func check(action: UnsafeBufferPointer<Float>) throws(EnvironmentError) {
+        guard action.count == low.count else { throw .wrongActionKind(expected: .box(self)) }
+        for value in action where !value.isFinite { throw .wrongActionKind(expected: .box(self)) }
+    }
+}
+
+/// The actions an environment takes (Gymnasium's `action_space`, limited to the two kinds
+/// learners here handle): a finite set of numbered actions, or a box of floats.
+public enum ActionSpace: Equatable, Sendable, CustomStringConvertible {
+    /// Actions `0..<count`, stepped with `step(_: Int, into:)`.
+    case discrete(Discrete)
+    /// Vectors of `count` floats within the bounds, stepped with
+    /// `step(_: UnsafeBufferPointer<Float>, into:)`.
+    case box(Box)
+
+    /// The discrete space, or nil for a box.
+    public var discrete: Discrete? {
+        if case .discrete(let space) = self { return space }
+        return nil
+    }
+
+    /// The box, or nil for a discrete space.
+    public var box: Box? {
+        if case .box(let space) = self { return space }
+        return nil
+    }
+
+    /// Whether actions are vectors of floats.
+    public var isContinuous: Bool { box != nil }
+
+    /// The number of discrete actions, or the number of floats in a continuous action:
+    /// the width of a policy's output.
+    public var width: Int {
+        switch self {
+        case .discrete(let space): space.count
+        case .box(let space): space.count
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .discrete(let space): space.description
+        case .box(let space): space.description
+        }
+    }
 }

@@ -104,7 +104,7 @@ public struct MinAtarEnvironment<Game: MinAtarGame>: Environment, Sendable {
         Box.binary(shape: [ChannelGrid.size, ChannelGrid.size, Self.channelCount])
     }
 
-    public var actionSpace: Discrete { Discrete(actions.count) }
+    public var actionSpace: ActionSpace { .discrete(Discrete(actions.count)) }
 
     public var actionNames: [String] { actions.map(\.name) }
 

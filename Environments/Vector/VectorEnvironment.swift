@@ -21,7 +21,7 @@ import SeededRandom
 public final class VectorEnvironment<E: Environment>: VectorStepping {
     public let count: Int
     public let observationSpace: Box
-    public let actionSpace: Discrete
+    public let actionSpace: ActionSpace
     public let observationSize: Int
     public var parallelThreshold: Int {
         get { control.pointee.parallelThreshold }
@@ -33,6 +33,8 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
     @usableFromInline let kernel: VectorKernel<E>
     /// Steps copies `lower..<upper` with `actions`; returns the first copy that threw, or -1.
     @usableFromInline let stepSlice: (_ lower: Int, _ upper: Int, _ actions: UnsafePointer<Int>) -> Int
+    /// The same for a continuous environment's actions (`width` floats per copy).
+    @usableFromInline let stepContinuousSlice: (_ lower: Int, _ upper: Int, _ actions: UnsafePointer<Float>) -> Int
     /// Settings and flags, behind a pointer: every access to a stored `var` of a class
     /// is a runtime exclusivity check, which cost a sixth of a one-copy step.
     @usableFromInline let control: UnsafeMutablePointer<Control>
@@ -58,6 +60,10 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
         let kernel = VectorKernel(prototype, count: count, observationSize: observationSize)
         self.kernel = kernel
         stepSlice = { lower, upper, actions in kernel.step(from: lower, to: upper, actions: actions) }
+        let width = actionSpace.width
+        stepContinuousSlice = { lower, upper, actions in
+            kernel.step(from: lower, to: upper, continuousActions: actions, width: width)
+        }
         control = .allocate(capacity: 1)
         control.initialize(to: Control())
     }
@@ -111,11 +117,12 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
         guard actions.count == count, let actionBase = actions.baseAddress else {
             throw .wrongActionCount(actions.count, expected: count)
         }
+        guard case .discrete(let discrete) = actionSpace else { throw .invalidContinuousAction(copy: -1, expected: actionSpace) }
         // The bitwise OR of all actions bounds each of them (as unsigned numbers, so negative
         // actions count as huge): when it is below the action count every action is valid.
         // The OR vectorises to almost nothing; only when it is not conclusive (for example
         // actions 1 and 4 of 6 OR to 5, 3 and 4 to 7) does a second pass check each action.
-        let actionCount = actionSpace.count
+        let actionCount = discrete.count
         var union: UInt = 0
         for i in 0..<count { union |= UInt(bitPattern: actionBase[i]) }
         if union >= UInt(actionCount) {
@@ -127,19 +134,47 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
             }
         }
 
-        var failed = -1
-        if count < control.pointee.parallelThreshold || workerPool.threadCount == 1 {
-            failed = stepSlice(0, count, actionBase)
-        } else {
-            // Each thread steps its own slice and reports its first failing copy.
-            var failures = [Int](repeating: -1, count: workerPool.threadCount)
-            failures.withUnsafeMutableBufferPointer { failures in
-                let slices = SliceStep(stepSlice: stepSlice, actions: actionBase, failures: failures.baseAddress!,
-                                       count: count)
-                workerPool.runOnEachThread { thread, threads in slices.run(thread, of: threads) }
-            }
-            failed = failures.first { $0 >= 0 } ?? -1
+        try finish(failed: stepInSlices(stepSlice, actions: actionBase))
+    }
+
+    public func step(_ actions: UnsafeBufferPointer<Float>) throws(VectorEnvironmentError) {
+        guard control.pointee.canStep else { throw .notReset }
+        let width = actionSpace.width
+        guard actionSpace.isContinuous, actions.count == count * width, let actionBase = actions.baseAddress else {
+            throw .invalidContinuousAction(copy: -1, expected: actionSpace)
         }
+        // x − x is 0 for every finite x and NaN otherwise: one vectorised pass finds NaNs and infinities.
+        var check: Float = 0
+        for i in 0..<actions.count { check += actionBase[i] - actionBase[i] }
+        if !(check == 0) {
+            let bad = (0..<actions.count).first { !actionBase[$0].isFinite }!
+            throw .invalidContinuousAction(copy: bad / width, expected: actionSpace)
+        }
+        try finish(failed: stepInSlices(stepContinuousSlice, actions: actionBase))
+    }
+
+    /// Steps every copy with `stepSlice`, on the worker pool in fixed slices when the vector
+    /// is large; returns the first copy that threw, or -1.
+    @inline(__always)
+    private func stepInSlices<Action>(
+        _ stepSlice: @escaping (Int, Int, UnsafePointer<Action>) -> Int, actions: UnsafePointer<Action>
+    ) -> Int {
+        let count = self.count
+        if count < control.pointee.parallelThreshold || workerPool.threadCount == 1 {
+            return stepSlice(0, count, actions)
+        }
+        // Each thread steps its own slice and reports its first failing copy.
+        var failures = [Int](repeating: -1, count: workerPool.threadCount)
+        failures.withUnsafeMutableBufferPointer { failures in
+            let slices = SliceStep(stepSlice: stepSlice, actions: actions, failures: failures.baseAddress!, count: count)
+            workerPool.runOnEachThread { thread, threads in slices.run(thread, of: threads) }
+        }
+        return failures.first { $0 >= 0 } ?? -1
+    }
+
+    /// Reports the copy that failed, if one did, and refuses further steps until a reset.
+    @inline(__always)
+    private func finish(failed: Int) throws(VectorEnvironmentError) {
         if failed >= 0 {
             control.pointee.canStep = false
             let error = kernel.failures[failed] ?? .notReset
@@ -153,9 +188,9 @@ public final class VectorEnvironment<E: Environment>: VectorStepping {
 /// `t·count/T ..< (t+1)·count/T` and writes only its own copies' results and its own
 /// `failures[t]`, which is what makes sharing it across threads safe.
 @usableFromInline
-struct SliceStep: @unchecked Sendable {
-    let stepSlice: (Int, Int, UnsafePointer<Int>) -> Int
-    let actions: UnsafePointer<Int>
+struct SliceStep<Action>: @unchecked Sendable {
+    let stepSlice: (Int, Int, UnsafePointer<Action>) -> Int
+    let actions: UnsafePointer<Action>
     let failures: UnsafeMutablePointer<Int>
     let count: Int
 
@@ -234,25 +269,52 @@ struct VectorKernel<E: Environment>: @unchecked Sendable {
                 failures[i] = error
                 return i
             }
-            rewards[i] = outcome.reward
-            terminated[i] = outcome.isTerminated
-            truncated[i] = outcome.isTruncated
-            let episodeReturn = runningReturns[i] + Double(outcome.reward)
-            let episodeLength = runningLengths[i] + 1
-            if outcome.isTerminated || outcome.isTruncated {
-                // Keep the last observation for bootstrapping, then start the next episode.
-                (finalObservations + i * n).update(from: observations + i * n, count: n)
-                finishedReturns[i] = episodeReturn
-                finishedLengths[i] = episodeLength
-                runningReturns[i] = 0
-                runningLengths[i] = 0
-                environments[i].reset(seed: nil, into: observation)
-            } else {
-                runningReturns[i] = episodeReturn
-                runningLengths[i] = episodeLength
-            }
+            record(outcome, copy: i, observation: observation)
         }
         return -1
+    }
+
+    /// The same for continuous actions: copy `i` takes floats `i·width ..< (i+1)·width`.
+    @inlinable
+    func step(from lower: Int, to upper: Int, continuousActions actions: UnsafePointer<Float>, width: Int) -> Int {
+        let n = observationSize
+        for i in lower..<upper {
+            let observation = UnsafeMutableBufferPointer(start: observations + i * n, count: n)
+            let outcome: StepOutcome
+            do {
+                outcome = try environments[i].step(
+                    UnsafeBufferPointer(start: actions + i * width, count: width), into: observation)
+            } catch {
+                failures[i] = error
+                return i
+            }
+            record(outcome, copy: i, observation: observation)
+        }
+        return -1
+    }
+
+    /// Stores copy `i`'s outcome and, when its episode ended, keeps the last observation
+    /// and starts the next episode.
+    @inlinable @inline(__always)
+    func record(_ outcome: StepOutcome, copy i: Int, observation: UnsafeMutableBufferPointer<Float>) {
+        let n = observationSize
+        rewards[i] = outcome.reward
+        terminated[i] = outcome.isTerminated
+        truncated[i] = outcome.isTruncated
+        let episodeReturn = runningReturns[i] + Double(outcome.reward)
+        let episodeLength = runningLengths[i] + 1
+        if outcome.isTerminated || outcome.isTruncated {
+            // Keep the last observation for bootstrapping, then start the next episode.
+            (finalObservations + i * n).update(from: observations + i * n, count: n)
+            finishedReturns[i] = episodeReturn
+            finishedLengths[i] = episodeLength
+            runningReturns[i] = 0
+            runningLengths[i] = 0
+            environments[i].reset(seed: nil, into: observation)
+        } else {
+            runningReturns[i] = episodeReturn
+            runningLengths[i] = episodeLength
+        }
     }
 
     @usableFromInline

@@ -34,8 +34,9 @@ public protocol VectorStepping: AnyObject {
     var count: Int { get }
     /// One copy's observation space.
     var observationSpace: Box { get }
-    /// One copy's action space; every copy takes an action in `0..<actionSpace.count`.
-    var actionSpace: Discrete { get }
+    /// One copy's action space: discrete (step with one `Int` per copy) or a box (step with
+    /// `count × actionSpace.width` floats, copy after copy).
+    var actionSpace: ActionSpace { get }
     /// Floats in one copy's observation (`observationSpace.count`).
     var observationSize: Int { get }
 
@@ -59,6 +60,11 @@ public protocol VectorStepping: AnyObject {
     /// episodes end. Actions are all checked before any copy steps.
     func step(_ actions: UnsafeBufferPointer<Int>) throws(VectorEnvironmentError)
 
+    /// Steps every copy of a continuous environment with its action, floats
+    /// `i·width ..< (i+1)·width` for copy `i` (`width = actionSpace.width`), resetting copies
+    /// whose episodes end. Actions are all checked (finite) before any copy steps.
+    func step(_ actions: UnsafeBufferPointer<Float>) throws(VectorEnvironmentError)
+
     /// Draws copy `copy`'s current state.
     func render(copy: Int) -> Frame
 
@@ -74,6 +80,11 @@ public protocol VectorStepping: AnyObject {
 extension VectorStepping {
     /// Steps every copy with `actions[i]` for copy `i` (see `step(_:)` on a buffer).
     public func step(_ actions: [Int]) throws(VectorEnvironmentError) {
+        try actions.withUnsafeBufferPointer { (buffer) throws(VectorEnvironmentError) in try step(buffer) }
+    }
+
+    /// Steps every copy of a continuous environment (see `step(_:)` on a float buffer).
+    public func step(_ actions: [Float]) throws(VectorEnvironmentError) {
         try actions.withUnsafeBufferPointer { (buffer) throws(VectorEnvironmentError) in try step(buffer) }
     }
 

@@ -75,7 +75,7 @@ public struct EpisodeStatistics<Base: Environment>: Environment {
     }
 
     public var observationSpace: Box { base.observationSpace }
-    public var actionSpace: Discrete { base.actionSpace }
+    public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
 
     @inlinable
@@ -89,7 +89,17 @@ public struct EpisodeStatistics<Base: Environment>: Environment {
     public mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
         throws(EnvironmentError) -> StepOutcome
     {
-        let outcome = try base.step(action, into: observation)
+        try recording(try base.step(action, into: observation))
+    }
+
+    public mutating func step(_ action: UnsafeBufferPointer<Float>, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+    {
+        try recording(try base.step(action, into: observation))
+    }
+
+    /// Adds a step's outcome to the episode in progress.
+    @usableFromInline mutating func recording(_ outcome: StepOutcome) -> StepOutcome {
         runningReturn += Double(outcome.reward)
         runningLength += 1
         if outcome.isDone {

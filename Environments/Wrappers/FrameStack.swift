@@ -58,7 +58,7 @@ public struct FrameStack<Base: Environment>: Environment {
         observationSpace = Box(low: low, high: high, shape: shape)
     }
 
-    public var actionSpace: Discrete { base.actionSpace }
+    public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
 
     @inlinable
@@ -81,6 +81,20 @@ public struct FrameStack<Base: Environment>: Environment {
     public mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
         throws(EnvironmentError) -> StepOutcome
     {
+        try stacking(observation) { (base, frame) throws(EnvironmentError) in try base.step(action, into: frame) }
+    }
+
+    public mutating func step(_ action: UnsafeBufferPointer<Float>, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+    {
+        try stacking(observation) { (base, frame) throws(EnvironmentError) in try base.step(action, into: frame) }
+    }
+
+    /// One step of the base into the oldest frame's slot, then the stack into `observation`.
+    @usableFromInline mutating func stacking(
+        _ observation: UnsafeMutableBufferPointer<Float>,
+        _ stepBase: (inout Base, UnsafeMutableBufferPointer<Float>) throws(EnvironmentError) -> StepOutcome
+    ) throws(EnvironmentError) -> StepOutcome {
         precondition(observation.count == frameSize * frameCount,
                      "a stack of \(frameCount) frames needs \(frameSize * frameCount) floats, got \(observation.count)")
         // The new observation goes over the oldest frame, which is the slot after the newest.
@@ -88,7 +102,7 @@ public struct FrameStack<Base: Environment>: Environment {
         let size = frameSize
         let outcome = try ring.withUnsafeMutableBufferPointer {
             (ring) throws(EnvironmentError) -> StepOutcome in
-            try base.step(action, into: UnsafeMutableBufferPointer(rebasing: ring[(slot * size)..<((slot + 1) * size)]))
+            try stepBase(&base, UnsafeMutableBufferPointer(rebasing: ring[(slot * size)..<((slot + 1) * size)]))
         }
         newestSlot = slot
         writeStack(into: observation)

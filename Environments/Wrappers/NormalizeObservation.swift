@@ -45,7 +45,7 @@ public struct NormalizeObservation<Base: Environment>: Environment {
         observationSpace = Box(low: -bound, high: bound, shape: space.shape)
     }
 
-    public var actionSpace: Discrete { base.actionSpace }
+    public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
 
     @inlinable
@@ -56,6 +56,15 @@ public struct NormalizeObservation<Base: Environment>: Environment {
 
     @inlinable
     public mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+    {
+        let outcome = try base.step(action, into: observation)
+        normalizeInPlace(observation)
+        return outcome
+    }
+
+    @inlinable
+    public mutating func step(_ action: UnsafeBufferPointer<Float>, into observation: UnsafeMutableBufferPointer<Float>)
         throws(EnvironmentError) -> StepOutcome
     {
         let outcome = try base.step(action, into: observation)

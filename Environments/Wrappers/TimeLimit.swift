@@ -28,7 +28,7 @@ public struct TimeLimit<Base: Environment>: Environment {
     }
 
     public var observationSpace: Box { base.observationSpace }
-    public var actionSpace: Discrete { base.actionSpace }
+    public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
 
     @inlinable
@@ -42,8 +42,23 @@ public struct TimeLimit<Base: Environment>: Environment {
     public mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
         throws(EnvironmentError) -> StepOutcome
     {
+        try counting { (base) throws(EnvironmentError) in try base.step(action, into: observation) }
+    }
+
+    @inlinable
+    public mutating func step(_ action: UnsafeBufferPointer<Float>, into observation: UnsafeMutableBufferPointer<Float>)
+        throws(EnvironmentError) -> StepOutcome
+    {
+        try counting { (base) throws(EnvironmentError) in try base.step(action, into: observation) }
+    }
+
+    /// One step of the base, counted against the limit.
+    @inlinable @inline(__always)
+    mutating func counting(
+        _ stepBase: (inout Base) throws(EnvironmentError) -> StepOutcome
+    ) throws(EnvironmentError) -> StepOutcome {
         if hasTruncated { throw .episodeEnded }
-        var outcome = try base.step(action, into: observation)
+        var outcome = try stepBase(&base)
         stepCount += 1
         if stepCount >= maxEpisodeSteps {
             outcome.isTruncated = true

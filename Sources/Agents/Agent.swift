@@ -1,3 +1,4 @@
+import Environments
 import NeuralNet
 
 /// A learning algorithm as the environment loop sees it.
@@ -20,11 +21,19 @@ public protocol Agent: AnyObject {
     /// (`"mlp 4-64-64-2 tanh"`).
     var networkDescription: String { get }
 
-    /// Chooses the training action (exploring: sampled or ε-greedy) of each copy.
+    /// The kinds of action space the algorithm learns in (checked before an agent is built).
+    static var actionKinds: ActionKinds { get }
+
+    /// Chooses the training action (exploring: sampled or ε-greedy) of each copy, in a
+    /// discrete action space.
     /// - Parameters:
     ///   - observations: `count × observationSize` floats, copy after copy.
     ///   - actions: receives one action per copy.
     func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>)
+
+    /// Chooses the training action of each copy in a continuous action space: `width`
+    /// floats per copy, copy after copy, in the environment's units.
+    func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Float>)
 
     /// Takes the transitions of one vector step, learns when its schedule says so, and
     /// returns the metrics of any update it made (empty when it did not learn).
@@ -49,21 +58,89 @@ public protocol Agent: AnyObject {
 
 extension Agent {
     public var resumesExactly: Bool { true }
+    public static var actionKinds: ActionKinds { .discrete }
+
+    public func act(
+        on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>
+    ) {
+        preconditionFailure("\(Self.algorithm) does not act in discrete action spaces (the registry checks this)")
+    }
+
+    public func act(
+        on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Float>
+    ) {
+        preconditionFailure("\(Self.algorithm) does not act in continuous action spaces (the registry checks this)")
+    }
+}
+
+/// The kinds of action space an algorithm handles.
+public struct ActionKinds: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Numbered actions (`ActionSpace.discrete`).
+    public static let discrete = ActionKinds(rawValue: 1)
+    /// Vectors of floats (`ActionSpace.box`).
+    public static let continuous = ActionKinds(rawValue: 2)
+
+    /// Whether actions of `space` are among these kinds.
+    public func admit(_ space: ActionSpace) -> Bool {
+        contains(space.isContinuous ? .continuous : .discrete)
+    }
+
+    /// "discrete", "continuous" or "discrete and continuous".
+    public var summary: String {
+        [contains(.discrete) ? "discrete" : nil, contains(.continuous) ? "continuous" : nil]
+            .compactMap { $0 }.joined(separator: " and ")
+    }
 }
 
 /// A greedy decision with the scores behind it.
+///
+/// In a discrete space, `action` is the chosen action and `scores` hold one score per
+/// action. In a continuous space, `values` is the action to take (in the environment's
+/// units, within its bounds) and, for a stochastic policy, `spreads` the standard deviation
+/// of each dimension around it (for a squashed policy, the spread the squashing gives near
+/// the mean); `scores` are then empty.
 public struct ActionChoice: Equatable, Sendable {
-    public enum ScoreKind: String, Sendable, Codable { case probabilities, values }
+    public enum ScoreKind: String, Sendable, Codable {
+        /// Action probabilities of a discrete policy.
+        case probabilities
+        /// Action values (Q) of a discrete value learner.
+        case values
+        /// A Gaussian policy's mean (`values`) and standard deviation (`spreads`).
+        case gaussian
+        /// A deterministic policy's action (`values`).
+        case deterministic
+    }
     public var action: Int
-    /// One score per action.
+    /// One score per action (discrete).
     public var scores: [Float]
     public var kind: ScoreKind
+    /// The continuous action, one float per dimension (empty in a discrete space).
+    public var values: [Float]
+    /// The policy's standard deviation per dimension (Gaussian policies only).
+    public var spreads: [Float]
 
     public init(action: Int, scores: [Float], kind: ScoreKind) {
         self.action = action
         self.scores = scores
         self.kind = kind
+        values = []
+        spreads = []
     }
+
+    /// A continuous choice: the action `values`, with `spreads` for a Gaussian policy.
+    public init(continuous values: [Float], spreads: [Float] = []) {
+        action = 0
+        scores = []
+        kind = spreads.isEmpty ? .deterministic : .gaussian
+        self.values = values
+        self.spreads = spreads
+    }
+
+    /// Whether the choice is a vector of floats.
+    public var isContinuous: Bool { kind == .gaussian || kind == .deterministic }
 }
 
 /// The transitions of one vector step, as views into the loop's buffers (valid only
@@ -75,8 +152,12 @@ public struct Transitions {
     public let observationSize: Int
     /// The observations the actions were chosen from, N × observationSize.
     public let observations: UnsafeBufferPointer<Float>
-    /// The actions taken, N.
+    /// The actions taken, N (discrete spaces; empty for continuous ones).
     public let actions: UnsafeBufferPointer<Int>
+    /// The continuous actions taken, N × `actionWidth` (empty for discrete spaces).
+    public let continuousActions: UnsafeBufferPointer<Float>
+    /// Floats per continuous action (0 for discrete spaces).
+    public let actionWidth: Int
     /// The rewards received, N.
     public let rewards: UnsafeBufferPointer<Float>
     /// The observations after the step, N × observationSize. For a copy whose episode
@@ -91,6 +172,33 @@ public struct Transitions {
     public let isTruncated: UnsafeBufferPointer<Bool>
     /// Environment steps taken so far, this step included (N per vector step).
     public let globalStep: Int
+
+    public init(
+        count: Int, observationSize: Int, observations: UnsafeBufferPointer<Float>,
+        actions: UnsafeBufferPointer<Int>,
+        continuousActions: UnsafeBufferPointer<Float> = UnsafeBufferPointer(start: nil, count: 0), actionWidth: Int = 0,
+        rewards: UnsafeBufferPointer<Float>, nextObservations: UnsafeBufferPointer<Float>,
+        finalObservations: UnsafeBufferPointer<Float>, isTerminated: UnsafeBufferPointer<Bool>,
+        isTruncated: UnsafeBufferPointer<Bool>, globalStep: Int
+    ) {
+        self.count = count
+        self.observationSize = observationSize
+        self.observations = observations
+        self.actions = actions
+        self.continuousActions = continuousActions
+        self.actionWidth = actionWidth
+        self.rewards = rewards
+        self.nextObservations = nextObservations
+        self.finalObservations = finalObservations
+        self.isTerminated = isTerminated
+        self.isTruncated = isTruncated
+        self.globalStep = globalStep
+    }
+
+    /// Copy `i`'s continuous action.
+    public func continuousAction(ofCopy i: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(rebasing: continuousActions[(i * actionWidth)..<((i + 1) * actionWidth)])
+    }
 
     /// The observation that follows copy `i`'s action within its own episode: the final
     /// observation when the episode ended, the next one otherwise.

@@ -48,8 +48,11 @@ public let defaultShardSize = 128
 public struct AgentContext: Sendable {
     /// The observation space of one environment copy.
     public var observationSpace: Box
-    /// The number of discrete actions.
-    public var actionCount: Int
+    /// The action space of one environment copy.
+    public var actionSpace: ActionSpace
+    /// The number of discrete actions, or the floats of a continuous action: the width of
+    /// the policy's output.
+    public var actionCount: Int { actionSpace.width }
     /// Environment copies stepped together.
     public var copies: Int
     /// The run's length in environment steps (schedules run over it).
@@ -65,16 +68,25 @@ public struct AgentContext: Sendable {
     public var shardSize: Int
 
     public init(
-        observationSpace: Box, actionCount: Int, copies: Int, totalSteps: Int, seed: UInt64,
+        observationSpace: Box, actionSpace: ActionSpace, copies: Int, totalSteps: Int, seed: UInt64,
         savesExperience: Bool = false, shardSize: Int = defaultShardSize
     ) {
         self.shardSize = shardSize
         self.observationSpace = observationSpace
-        self.actionCount = actionCount
+        self.actionSpace = actionSpace
         self.copies = copies
         self.totalSteps = totalSteps
         self.seed = seed
         self.savesExperience = savesExperience
+    }
+
+    /// A context for a discrete action space of `actionCount` actions.
+    public init(
+        observationSpace: Box, actionCount: Int, copies: Int, totalSteps: Int, seed: UInt64,
+        savesExperience: Bool = false, shardSize: Int = defaultShardSize
+    ) {
+        self.init(observationSpace: observationSpace, actionSpace: .discrete(Discrete(actionCount)), copies: copies,
+                  totalSteps: totalSteps, seed: seed, savesExperience: savesExperience, shardSize: shardSize)
     }
 }
 
@@ -127,6 +139,8 @@ public struct AlgorithmSpec: Sendable {
     /// Whether it learns only from finished episodes (REINFORCE): an update needs an
     /// episode to end first.
     public let learnsFromWholeEpisodes: Bool
+    /// The kinds of action space it learns in.
+    public let actionKinds: ActionKinds
     /// The algorithm's default configuration.
     public let defaultConfiguration: any AlgorithmConfiguration
     /// A configuration with tiny networks and buffers that updates within a hundred steps
@@ -156,6 +170,7 @@ public struct AlgorithmSpec: Sendable {
         metricKeys = Algorithm.metricKeys
         optionalKeys = Algorithm.Configuration.optionalKeys
         self.learnsFromWholeEpisodes = learnsFromWholeEpisodes
+        actionKinds = Algorithm.actionKinds
         defaultConfiguration = Algorithm.Configuration()
         smallConfiguration = small
         self.presets = presets.map(erased)
@@ -190,6 +205,11 @@ public struct AlgorithmSpec: Sendable {
     public func makeAgent(
         _ configuration: any AlgorithmConfiguration, context: AgentContext
     ) throws(TrainingError) -> any Agent {
+        guard actionKinds.admit(context.actionSpace) else {
+            throw .invalidConfiguration("\(name) learns only in \(actionKinds.summary) action spaces, and this "
+                + "environment's actions are \(context.actionSpace.isContinuous ? "continuous" : "discrete") "
+                + "(\(context.actionSpace)); pick one of: \(AlgorithmRegistry.standard.names(for: context.actionSpace).joined(separator: ", "))")
+        }
         try configuration.validate(copies: context.copies)
         let needed = configuration.estimatedMemory(for: context)
         let available = Double(ProcessInfo.processInfo.physicalMemory)

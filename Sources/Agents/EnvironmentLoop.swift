@@ -21,7 +21,10 @@ public final class EnvironmentLoop {
     public var observationShape: [Int] { environments.observationSpace.shape }
 
     private let observationBuffer: UnsafeMutableBufferPointer<Float>
+    /// One action per copy (discrete spaces; empty otherwise).
     private let actionBuffer: UnsafeMutableBufferPointer<Int>
+    /// `width` floats per copy (continuous spaces; empty otherwise).
+    private let continuousActionBuffer: UnsafeMutableBufferPointer<Float>
 
     /// A loop that starts counting at `startStep` (non-zero when resuming) and resets the
     /// environments with `seed`.
@@ -30,14 +33,18 @@ public final class EnvironmentLoop {
         self.agent = agent
         self.globalStep = startStep
         observationBuffer = .allocate(capacity: environments.count * environments.observationSize)
-        actionBuffer = .allocate(capacity: environments.count)
+        let space = environments.actionSpace
+        actionBuffer = .allocate(capacity: space.isContinuous ? 0 : environments.count)
         actionBuffer.initialize(repeating: 0)
+        continuousActionBuffer = .allocate(capacity: space.isContinuous ? environments.count * space.width : 0)
+        continuousActionBuffer.initialize(repeating: 0)
         environments.reset(seed: seed)
     }
 
     deinit {
         observationBuffer.deallocate()
         actionBuffer.deallocate()
+        continuousActionBuffer.deallocate()
     }
 
     /// Steps until `globalStep` reaches `totalSteps` or `shouldStop()` says so (checked
@@ -47,12 +54,18 @@ public final class EnvironmentLoop {
         handle: (LoopEvent) throws -> Void
     ) throws {
         let n = environments.count, size = environments.observationSize
+        let isContinuous = environments.actionSpace.isContinuous
         while globalStep < totalSteps, !shouldStop() {
             // The vector environment overwrites its buffer on step: keep s_t.
             _ = observationBuffer.update(fromContentsOf: environments.observations)
-            agent.act(on: UnsafeBufferPointer(observationBuffer), count: n, into: actionBuffer)
             do {
-                try environments.step(UnsafeBufferPointer(actionBuffer))
+                if isContinuous {
+                    agent.act(on: UnsafeBufferPointer(observationBuffer), count: n, into: continuousActionBuffer)
+                    try environments.step(UnsafeBufferPointer(continuousActionBuffer))
+                } else {
+                    agent.act(on: UnsafeBufferPointer(observationBuffer), count: n, into: actionBuffer)
+                    try environments.step(UnsafeBufferPointer(actionBuffer))
+                }
             } catch {
                 throw TrainingError.invalidConfiguration("the agent chose an invalid action: \(error)")
             }
@@ -61,6 +74,8 @@ public final class EnvironmentLoop {
                 count: n, observationSize: size,
                 observations: UnsafeBufferPointer(observationBuffer),
                 actions: UnsafeBufferPointer(actionBuffer),
+                continuousActions: UnsafeBufferPointer(continuousActionBuffer),
+                actionWidth: isContinuous ? environments.actionSpace.width : 0,
                 rewards: environments.rewards,
                 nextObservations: environments.observations,
                 finalObservations: environments.finalObservations,

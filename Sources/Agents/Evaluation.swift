@@ -66,10 +66,13 @@ public func playEpisode(
     var total = 0.0, length = 0
     while length < maxSteps {
         let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
-        let action = stochastic ? sampleAction(from: choice, using: &generator) : choice.action
         let step: Step
         do {
-            step = try environment.step(action)
+            if choice.isContinuous {
+                step = try environment.step(stochastic ? sampleContinuousAction(from: choice, using: &generator) : choice.values)
+            } else {
+                step = try environment.step(stochastic ? sampleAction(from: choice, using: &generator) : choice.action)
+            }
         } catch {
             throw EvaluationError(episode: index, step: length, underlying: error)
         }
@@ -97,7 +100,17 @@ public func sampleAction(from choice: ActionChoice, using generator: inout Seede
         return choice.scores.count - 1
     case .values:
         return generator.uniform() < 0.05 ? generator.int(below: choice.scores.count) : choice.action
+    case .gaussian, .deterministic:
+        preconditionFailure("a continuous choice has no action number")
     }
+}
+
+/// A stochastic continuous choice: for a Gaussian policy a draw from N(values, spreads²)
+/// per dimension (the environment clips it to its bounds); a deterministic policy's action
+/// as it is.
+public func sampleContinuousAction(from choice: ActionChoice, using generator: inout SeededGenerator) -> [Float] {
+    guard choice.kind == .gaussian else { return choice.values }
+    return zip(choice.values, choice.spreads).map { mean, spread in mean + spread * Float(generator.normal()) }
 }
 
 /// Hands a non-Sendable value to concurrent workers that only read it (or write disjoint

@@ -9,23 +9,42 @@ import SeededRandom
 /// - `.values`: a value-based agent's Q-values (DQN); `scores` has one value per action.
 ///   Bars are `|q| / max|q|` long; negative values are drawn in another colour.
 /// - `.choice`: a choice without scores (a person at the keyboard); `scores` is empty.
+/// - `.gaussian`: a continuous action from a Gaussian policy: `values` holds the action
+///   (its mean) per dimension, `spreads` the standard deviations; bars show where each value
+///   lies between the space's bounds.
+/// - `.continuous`: a continuous action without a spread (a deterministic policy, a
+///   random player); `spreads` is empty.
 public struct Advice: Equatable, Sendable {
-    /// How to read `scores`.
+    /// How to read `scores`, `values` and `spreads`.
     public enum Kind: String, Equatable, Sendable {
-        case probabilities, values, choice
+        case probabilities, values, choice, gaussian, continuous
     }
 
-    /// The action to take, in `0..<actionSpace.count`.
+    /// The action to take, in `0..<count` of a discrete space (0 for a continuous action).
     public var action: Int
-    /// One score per action (empty for `.choice`).
+    /// One score per action (empty for `.choice` and continuous actions).
     public var scores: [Float]
     public var kind: Kind
+    /// The continuous action, one float per dimension (empty for a discrete action).
+    public var values: [Float] = []
+    /// The standard deviation of each dimension (`.gaussian` only).
+    public var spreads: [Float] = []
 
     public init(action: Int, scores: [Float], kind: Kind) {
         self.action = action
         self.scores = scores
         self.kind = kind
     }
+
+    /// A continuous action, with the policy's spread per dimension when it has one.
+    public init(continuous values: [Float], spreads: [Float] = []) {
+        self.init(action: 0, scores: [], kind: spreads.isEmpty ? .continuous : .gaussian)
+        self.values = values
+        self.spreads = spreads
+    }
+
+    /// Whether the action is a vector of floats.
+    public var isContinuous: Bool { kind == .gaussian || kind == .continuous }
 
     /// A bare choice with no scores.
     public static func choice(_ action: Int) -> Advice {
@@ -59,23 +78,33 @@ extension ActionAdvisor {
 /// distribution as its probabilities: the default player of `agentlab record` until
 /// trained runs can be loaded, and a baseline to compare agents with.
 public struct RandomAdvisor: ActionAdvisor, Sendable {
-    public let actionCount: Int
+    public let actionSpace: ActionSpace
     private var generator: SeededGenerator
 
     /// - Parameters:
-    ///   - actionCount: the environment's `actionSpace.count`.
+    ///   - actionSpace: the environment's action space; continuous actions are drawn with
+    ///     `Box.sample(using:)`.
     ///   - seed: seeds the generator (stream 1, so it differs from an environment seeded
     ///     with the same number, as in `agentlab rollout`).
-    public init(actionCount: Int, seed: UInt64) {
-        precondition(actionCount > 0, "a random advisor needs at least one action")
-        self.actionCount = actionCount
+    public init(actionSpace: ActionSpace, seed: UInt64) {
+        self.actionSpace = actionSpace
         generator = SeededGenerator(seed: seed, stream: 1)
     }
 
+    /// A random player of `actionCount` discrete actions.
+    public init(actionCount: Int, seed: UInt64) {
+        precondition(actionCount > 0, "a random advisor needs at least one action")
+        self.init(actionSpace: .discrete(Discrete(actionCount)), seed: seed)
+    }
+
     public mutating func advise(_ observation: [Float]) -> Advice {
-        let action = generator.int(below: actionCount)
-        return Advice(
-            action: action, scores: Array(repeating: 1 / Float(actionCount), count: actionCount),
-            kind: .probabilities)
+        switch actionSpace {
+        case .discrete(let space):
+            let count = space.count
+            return Advice(action: generator.int(below: count), scores: Array(repeating: 1 / Float(count), count: count),
+                          kind: .probabilities)
+        case .box(let box):
+            return Advice(continuous: box.sample(using: &generator))
+        }
     }
 }

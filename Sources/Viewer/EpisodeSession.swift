@@ -43,16 +43,30 @@ public final class EpisodeSession {
     public func advance() throws -> StepOutcome {
         if isEpisodeOver { throw EnvironmentError.episodeEnded }
         let advice = advisor.advise(observation)
-        let count = environment.actionSpace.count
-        guard environment.actionSpace.contains(advice.action) else {
-            throw ViewerError.invalidAdvice(
-                "the advisor chose action \(advice.action), but the environment's actions are 0...\(count - 1)")
+        let result: Step
+        switch environment.actionSpace {
+        case .discrete(let space):
+            let count = space.count
+            guard !advice.isContinuous, space.contains(advice.action) else {
+                throw ViewerError.invalidAdvice(
+                    "the advisor chose action \(advice.isContinuous ? "\(advice.values)" : "\(advice.action)"), but the "
+                        + "environment's actions are 0...\(count - 1)")
+            }
+            guard advice.kind == .choice ? advice.scores.isEmpty : advice.scores.count == count else {
+                throw ViewerError.invalidAdvice(
+                    "the advisor gave \(advice.scores.count) \(advice.kind.rawValue) for \(count) actions")
+            }
+            result = try environment.step(advice.action)
+        case .box(let box):
+            guard advice.isContinuous, advice.values.count == box.count,
+                  advice.kind == .continuous ? advice.spreads.isEmpty : advice.spreads.count == box.count
+            else {
+                throw ViewerError.invalidAdvice(
+                    "the advisor gave \(advice.values.count) values and \(advice.spreads.count) spreads "
+                        + "(\(advice.kind.rawValue)), but the environment's actions are \(box.count) floats (\(box))")
+            }
+            result = try environment.step(advice.values)
         }
-        guard advice.kind == .choice ? advice.scores.isEmpty : advice.scores.count == count else {
-            throw ViewerError.invalidAdvice(
-                "the advisor gave \(advice.scores.count) \(advice.kind.rawValue) for \(count) actions")
-        }
-        let result = try environment.step(advice.action)
         observation = result.observation
         step += 1
         episodeReturn += Double(result.reward)

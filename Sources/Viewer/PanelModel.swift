@@ -63,15 +63,44 @@ public struct PanelModel: Equatable, Sendable {
         episodeReturn = session.episodeReturn
         let names = session.actionNames
         let advice = session.lastAdvice
-        lastActionName = advice.map { names[$0.action] }
+        if let advice, advice.isContinuous {
+            lastActionName = "[" + advice.values.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "]"
+        } else {
+            lastActionName = advice.map { names[$0.action] }
+        }
         self.status = status
         self.help = help
-        rows = Self.rows(names: names, advice: advice, keyLabels: keyLabels)
+        if let box = session.environment.actionSpace.box {
+            rows = Self.continuousRows(names: names, advice: advice, box: box)
+        } else {
+            rows = Self.rows(names: names, advice: advice, keyLabels: keyLabels)
+        }
         switch advice?.kind {
         case .values: scoresHeading = "Q-values"
         case .probabilities: scoresHeading = "Policy"
+        case .gaussian: scoresHeading = "Action (mean ± sd)"
+        case .continuous: scoresHeading = "Action"
         case .choice: scoresHeading = keyLabels == nil ? "Actions" : "Keys"
         case nil: scoresHeading = keyLabels == nil ? "Actions" : "Keys"
+        }
+    }
+
+    /// One row per dimension of a continuous action: its value (with the spread of a
+    /// Gaussian policy), and a bar filled to where the value lies between the bounds.
+    static func continuousRows(names: [String], advice: Advice?, box: Box) -> [ActionRow] {
+        names.indices.map { i in
+            var row = ActionRow(name: names[i], keyLabel: nil, scoreText: nil, barFraction: nil, isNegative: false,
+                                isChosen: false)
+            guard let advice, advice.isContinuous, i < advice.values.count else { return row }
+            let value = Double(advice.values[i])
+            row.scoreText = i < advice.spreads.count
+                ? String(format: "%.2f ± %.2f", value, Double(advice.spreads[i])) : String(format: "%.2f", value)
+            let low = Double(box.low[i]), high = Double(box.high[i])
+            if low.isFinite, high.isFinite, high > low, value.isFinite {
+                row.barFraction = min(1, max(0, (value - low) / (high - low)))
+            }
+            row.isNegative = value < 0
+            return row
         }
     }
 
@@ -93,7 +122,7 @@ public struct PanelModel: Equatable, Sendable {
                     row.scoreText = String(format: "%.2f", score)
                     row.barFraction = largest > 0 && score.isFinite ? abs(score) / largest : 0
                     row.isNegative = score < 0
-                case .choice:
+                case .choice, .gaussian, .continuous:
                     break
                 }
             }

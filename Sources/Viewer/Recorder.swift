@@ -81,7 +81,7 @@ public func recordEpisodes(
     let first = session.render()
     let renderer = try SceneRenderer(
         frameWidth: first.width, frameHeight: first.height, scale: options.scale,
-        actionCount: environment.actionSpace.count, fontPath: options.fontPath)
+        actionCount: environment.actionSpace.width, fontPath: options.fontPath)
     let layout = renderer.layout
     let format = RecordingFormat(path: path)
     let sink: any FrameSink = switch format {

@@ -139,7 +139,7 @@ public func watchEpisodes(
     let first = session.render()
     let scene = try SceneRenderer(
         frameWidth: first.width, frameHeight: first.height, scale: options.scale,
-        actionCount: environment.actionSpace.count, fontPath: options.fontPath)
+        actionCount: environment.actionSpace.width, fontPath: options.fontPath)
     var loop = WatchLoop(session: session, keyboard: keyboard, scene: scene, options: options)
     defer { if SDL_WasInit(SDL_INIT_VIDEO) != 0 { SDL_QuitSubSystem(SDL_INIT_VIDEO) } }
     // The window lives inside this call, so it is destroyed before video shuts down.

@@ -15,7 +15,7 @@ struct EnvsCommand: ParsableCommand {
             rows.append([
                 spec.id,
                 environment.observationSpace.shape.map(String.init).joined(separator: "×"),
-                String(environment.actionSpace.count),
+                environment.actionSpace.box.map { "box \($0.count)" } ?? String(environment.actionSpace.width),
                 spec.maxEpisodeSteps.map(String.init) ?? "none",
                 spec.rewardThreshold.map { $0.formatted(significantDigits: 6) } ?? "none",
                 spec.summary,

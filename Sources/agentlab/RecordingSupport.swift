@@ -44,7 +44,7 @@ func resolvePlaybackTarget(_ target: String, policy: PolicyChoice, seed: UInt64)
     let environment = try makeEnvironment(id: target)
     switch policy {
     case .random:
-        let advisor = RandomAdvisor(actionCount: environment.actionSpace.count, seed: seed)
+        let advisor = RandomAdvisor(actionSpace: environment.actionSpace, seed: seed)
         return PlaybackTarget(
             environment: environment, advisor: advisor, title: target, environmentID: target,
             description: "random policy · seed \(seed)")

@@ -16,8 +16,13 @@ struct RolloutCommand: ParsableCommand {
             reward, observation, terminated and truncated. Numbers are printed with enough digits \
             to read back the same Float32.
 
+            For a continuous environment each action is a vector: separate its floats with ':' \
+            and the steps with ',' (Pendulum-v1: --actions 2,-2,0.5; a two-dimensional action: \
+            --actions 0.5:-1,1:0). Values beyond the bounds are clipped by the environment.
+
             Examples:
               agentlab rollout CartPole-v1 --seed 3 --steps 20 --json
+              agentlab rollout Pendulum-v1 --actions 2,2,2,-2,-2 --json
               agentlab rollout Breakout-MinAtar --steps 100000 --episodes-only
             """)
 
@@ -30,7 +35,8 @@ struct RolloutCommand: ParsableCommand {
     @Option(help: "Number of steps to play (default: 100, or the length of --actions).")
     var steps: Int?
 
-    @Option(help: ArgumentHelp("Comma-separated actions to play instead of random ones.", valueName: "a,b,..."))
+    @Option(help: ArgumentHelp("Comma-separated actions to play instead of random ones (a continuous action's "
+        + "floats joined by ':').", valueName: "a,b,..."))
     var actions: String?
 
     @Flag(help: "Print one JSON object per line.")
@@ -41,32 +47,65 @@ struct RolloutCommand: ParsableCommand {
 
     func validate() throws {
         if let steps, steps < 0 { throw ValidationError("--steps must be 0 or more, got \(steps)") }
-        if let actions, parsedActions(actions) == nil {
-            throw ValidationError("--actions must be comma-separated integers, got '\(actions)'")
+        if let actions, actions.count > 1_000_000 {
+            throw ValidationError("--actions is \(actions.count) characters long; give at most 1,000,000")
         }
     }
 
-    private func parsedActions(_ text: String) -> [Int]? {
+    /// The actions of `--actions` for `space`: whole numbers in range for a discrete space,
+    /// `width` finite floats joined by ':' for a box.
+    private func parsedActions(_ text: String, for space: ActionSpace) throws -> [RolloutAction] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return values.count == parts.count ? values : nil
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        return try parts.map { part in
+            switch space {
+            case .discrete(let discrete):
+                guard let action = Int(part) else {
+                    throw UsageError("--actions must be comma-separated integers for \(id), got '\(part)'")
+                }
+                guard discrete.contains(action) else {
+                    throw UsageError("action \(action) is outside \(id)'s action space: valid actions are "
+                        + "0...\(discrete.count - 1) (\(makeNames(space).joined(separator: ", ")))")
+                }
+                return .discrete(action)
+            case .box(let box):
+                let values = part.split(separator: ":", omittingEmptySubsequences: false).map { Float($0) }
+                guard values.count == box.count, let floats = values as? [Float], floats.allSatisfy(\.isFinite) else {
+                    throw UsageError("action '\(part)' does not fit \(id)'s continuous actions: give \(box.count) finite "
+                        + "float\(box.count == 1 ? "" : "s joined by ':'") per step (\(box))")
+                }
+                return .continuous(floats)
+            }
+        }
+    }
+
+    private func makeNames(_ space: ActionSpace) -> [String] {
+        (try? makeEnvironment(id: id).actionNames) ?? []
     }
 
     func run() throws {
         var environment = try makeEnvironment(id: id)
-        let given = actions.flatMap(parsedActions)
-        if let given, let bad = given.first(where: { !environment.actionSpace.contains($0) }) {
-            throw UsageError("action \(bad) is outside \(id)'s action space: valid actions are "
-                + "0...\(environment.actionSpace.count - 1) (\(environment.actionNames.joined(separator: ", ")))")
-        }
+        let given = try actions.map { try parsedActions($0, for: environment.actionSpace) }
         let total = steps ?? given?.count ?? 100
         var generator = SeededGenerator(seed: seed, stream: 1)
         var observation = environment.reset(seed: seed)
         var episode = 0, episodeReturn = 0.0, episodeLength = 0
         if !episodesOnly { emitReset(episode: episode, observation: observation) }
         for t in 0..<total {
-            let action = given.map { $0[t % $0.count] } ?? environment.actionSpace.sample(using: &generator)
-            let step = try environment.step(action)
+            let action: RolloutAction
+            if let given {
+                action = given[t % given.count]
+            } else {
+                switch environment.actionSpace {
+                case .discrete(let space): action = .discrete(space.sample(using: &generator))
+                case .box(let box): action = .continuous(box.sample(using: &generator))
+                }
+            }
+            let step: Step
+            switch action {
+            case .discrete(let a): step = try environment.step(a)
+            case .continuous(let a): step = try environment.step(a)
+            }
             observation = step.observation
             episodeReturn += Double(step.reward)
             episodeLength += 1
@@ -92,11 +131,18 @@ struct RolloutCommand: ParsableCommand {
         }
     }
 
-    private func emitStep(_ t: Int, action: Int, _ step: Step, names: [String]) {
+    private func emitStep(_ t: Int, action: RolloutAction, _ step: Step, names: [String]) {
+        let actionJSON: String, actionText: String
+        switch action {
+        case .discrete(let a):
+            (actionJSON, actionText) = ("\(a)", "\(a) (\(names[a]))")
+        case .continuous(let a):
+            (actionJSON, actionText) = (jsonArray(a), jsonArray(a))
+        }
         if json {
-            print(#"{"step":\#(t),"action":\#(action),"reward":\#(step.reward),"observation":\#(jsonArray(step.observation)),"terminated":\#(step.isTerminated),"truncated":\#(step.isTruncated)}"#)
+            print(#"{"step":\#(t),"action":\#(actionJSON),"reward":\#(step.reward),"observation":\#(jsonArray(step.observation)),"terminated":\#(step.isTerminated),"truncated":\#(step.isTruncated)}"#)
         } else {
-            var line = "step \(t)  action \(action) (\(names[action]))  reward \(step.reward)  observation \(textArray(step.observation))"
+            var line = "step \(t)  action \(actionText)  reward \(step.reward)  observation \(textArray(step.observation))"
             if step.isTerminated { line += "  terminated" }
             if step.isTruncated { line += "  truncated" }
             print(line)
@@ -119,4 +165,10 @@ struct RolloutCommand: ParsableCommand {
     private func textArray(_ values: [Float]) -> String {
         values.count <= 16 ? jsonArray(values) : "(\(values.count) values, \(values.filter { $0 != 0 }.count) non-zero)"
     }
+}
+
+/// One action of a rollout: a number, or a continuous action's floats.
+private enum RolloutAction {
+    case discrete(Int)
+    case continuous([Float])
 }

@@ -61,7 +61,10 @@ struct AgentAdvisor: ActionAdvisor {
 
     mutating func advise(_ observation: [Float]) -> Advice {
         let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
-        return Advice(action: choice.action, scores: choice.scores,
-                      kind: choice.kind == .probabilities ? .probabilities : .values)
+        switch choice.kind {
+        case .gaussian, .deterministic: return Advice(continuous: choice.values, spreads: choice.spreads)
+        case .probabilities: return Advice(action: choice.action, scores: choice.scores, kind: .probabilities)
+        case .values: return Advice(action: choice.action, scores: choice.scores, kind: .values)
+        }
     }
 }

@@ -13,7 +13,7 @@ private struct Corridor: Environment {
     var isOver = true
 
     var observationSpace: Box { Box(low: 0, high: 1, shape: [Self.length]) }
-    var actionSpace: Discrete { Discrete(2) }
+    var actionSpace: ActionSpace { .discrete(Discrete(2)) }
 
     mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         position = 0
@@ -24,7 +24,7 @@ private struct Corridor: Environment {
     mutating func step(_ action: Int, into observation: UnsafeMutableBufferPointer<Float>)
         throws(EnvironmentError) -> StepOutcome {
         guard !isOver else { throw .episodeEnded }
-        guard actionSpace.contains(action) else { throw .invalidAction(action, count: 2) }
+        guard (0..<actionSpace.width).contains(action) else { throw .invalidAction(action, count: 2) }
         position = action == 1 ? position + 1 : max(0, position - 1)
         write(into: observation)
         if position == Self.length - 1 {

@@ -70,7 +70,7 @@ private struct Endless: Environment {
     var steps = 0
 
     var observationSpace: Box { Box(low: -1, high: 1, shape: [4]) }
-    var actionSpace: Discrete { Discrete(2) }
+    var actionSpace: ActionSpace { .discrete(Discrete(2)) }
 
     mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         steps = 0

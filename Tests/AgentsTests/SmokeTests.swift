@@ -10,7 +10,7 @@ final class SmokeTests: XCTestCase {
 
     private func makeAgent(_ algorithm: AlgorithmSpec, for environment: any Environment, steps: Int) throws -> any Agent {
         try algorithm.makeAgent(algorithm.smallConfiguration, context: AgentContext(
-            observationSpace: environment.observationSpace, actionCount: environment.actionSpace.count,
+            observationSpace: environment.observationSpace, actionSpace: environment.actionSpace,
             copies: Self.copies, totalSteps: steps, seed: 1))
     }
 
@@ -22,6 +22,11 @@ final class SmokeTests: XCTestCase {
             let steps = spec.id.hasSuffix("MinAtar") ? 96 : 1_100
             for algorithm in AlgorithmRegistry.standard.specs {
                 let prototype = spec.makeEnvironment()
+                guard algorithm.actionKinds.admit(prototype.actionSpace) else {
+                    XCTAssertThrowsError(try makeAgent(algorithm, for: prototype, steps: steps),
+                                         "\(algorithm.name) on \(spec.id) should be refused")
+                    continue
+                }
                 let agent = try makeAgent(algorithm, for: prototype, steps: steps)
                 let loop = EnvironmentLoop(environments: makeVectorEnvironment(prototype, count: Self.copies),
                                            agent: agent, seed: 2)
@@ -41,8 +46,13 @@ final class SmokeTests: XCTestCase {
                 var environment = spec.makeEnvironment()
                 let observation = environment.reset(seed: 0)
                 let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
-                XCTAssertTrue(environment.actionSpace.contains(choice.action), "\(algorithm.name) on \(spec.id)")
-                XCTAssertEqual(choice.scores.count, environment.actionSpace.count)
+                switch environment.actionSpace {
+                case .discrete(let space):
+                    XCTAssertTrue(space.contains(choice.action), "\(algorithm.name) on \(spec.id)")
+                    XCTAssertEqual(choice.scores.count, space.count)
+                case .box(let box):
+                    XCTAssertTrue(box.contains(choice.values), "\(algorithm.name) on \(spec.id): \(choice.values)")
+                }
 
                 let restored = try makeAgent(algorithm, for: prototype, steps: steps)
                 try restored.restore(from: agent.checkpoint(), weightsOnly: false)

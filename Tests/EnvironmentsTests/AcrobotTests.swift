@@ -128,7 +128,7 @@ final class AcrobotTests: XCTestCase {
 
     func testSpaces() {
         let env = Acrobot()
-        XCTAssertEqual(env.actionSpace, Discrete(3))
+        XCTAssertEqual(env.actionSpace, .discrete(Discrete(3)))
         XCTAssertEqual(env.actionNames, ["left", "no-op", "right"])
         XCTAssertEqual(env.observationSpace.shape, [6])
         XCTAssertEqual(env.observationSpace.high, [1, 1, 1, 1, 12.566371, 28.274334])

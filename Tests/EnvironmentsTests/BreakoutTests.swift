@@ -296,7 +296,7 @@ final class BreakoutTests: XCTestCase {
 
     func testMinimalActionSet() {
         let environment = MinAtarEnvironment<BreakoutGame>(usesMinimalActions: true)
-        XCTAssertEqual(environment.actionSpace.count, 3)
+        XCTAssertEqual(environment.actionSpace.width, 3)
         XCTAssertEqual(environment.actionNames, ["no-op", "left", "right"])
         XCTAssertEqual(environment.observationSpace.shape, [10, 10, 4])
         XCTAssertEqual(Set(BreakoutGame.channelColors).count, 4)

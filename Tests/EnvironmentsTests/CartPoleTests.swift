@@ -92,7 +92,7 @@ final class CartPoleTests: XCTestCase {
 
     func testSpaces() {
         let env = CartPole()
-        XCTAssertEqual(env.actionSpace, Discrete(2))
+        XCTAssertEqual(env.actionSpace, .discrete(Discrete(2)))
         XCTAssertEqual(env.actionNames, ["left", "right"])
         XCTAssertEqual(env.observationSpace.shape, [4])
         XCTAssertEqual(env.observationSpace.high, [4.8, .infinity, 0.41887903, .infinity])

@@ -17,7 +17,7 @@ private struct Corridor: Environment {
     let counter = SharedCounter()
 
     var observationSpace: Box { Box(low: 0, high: 1, shape: [2]) }
-    var actionSpace: Discrete { Discrete(2) }
+    var actionSpace: ActionSpace { .discrete(Discrete(2)) }
     var actionNames: [String] { flaw == .wrongActionNames ? ["only one"] : ["stay", "walk"] }
 
     mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {

@@ -12,7 +12,7 @@ func randomPolicySummary<Game: MinAtarGame>(
     var environment = MinAtarEnvironment<Game>(usesMinimalActions: usesMinimalActions, seed: seed)
     var actions = SeededGenerator(seed: seed &+ 1)
     var observation = [Float](repeating: 0, count: environment.observationSpace.count)
-    let actionCount = environment.actionSpace.count
+    let actionCount = environment.actionSpace.width
     var totalReward: Float = 0, episodes = 0, checksum = 0
     observation.withUnsafeMutableBufferPointer { buffer in
         environment.reset(seed: seed, into: buffer)

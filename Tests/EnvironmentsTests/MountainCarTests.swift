@@ -107,7 +107,7 @@ final class MountainCarTests: XCTestCase {
 
     func testSpaces() {
         let env = MountainCar()
-        XCTAssertEqual(env.actionSpace, Discrete(3))
+        XCTAssertEqual(env.actionSpace, .discrete(Discrete(3)))
         XCTAssertEqual(env.actionNames, ["left", "no-op", "right"])
         XCTAssertEqual(env.observationSpace.shape, [2])
         XCTAssertEqual(env.observationSpace.low, [-1.2, -0.07])

@@ -18,7 +18,7 @@ final class RegistryCheckAllTests: XCTestCase {
             XCTAssertEqual(spec.maxEpisodeSteps, 10_000, id)
             XCTAssertNil(spec.rewardThreshold, id)
             let env = spec.makeEnvironment()
-            XCTAssertEqual(env.actionSpace, Discrete(6), id)
+            XCTAssertEqual(env.actionSpace, .discrete(Discrete(6)), id)
             XCTAssertEqual(env.observationSpace.shape.prefix(2), [10, 10], id)
         }
     }

@@ -20,7 +20,7 @@ final class SeaquestTests: XCTestCase {
         var env = MinAtarEnvironment<SeaquestGame>(seed: 11)
         let observation = env.reset(seed: 11)
         XCTAssertEqual(env.observationSpace.shape, [10, 10, 10])
-        XCTAssertEqual(env.actionSpace.count, 6)
+        XCTAssertEqual(env.actionSpace.width, 6)
         for row in 0..<10 {
             for column in 0..<10 {
                 var expected = [Float](repeating: 0, count: 10)

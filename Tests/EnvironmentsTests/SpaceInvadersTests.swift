@@ -44,7 +44,7 @@ final class SpaceInvadersTests: XCTestCase {
 
     func testMinimalActions() {
         let env = MinAtarEnvironment<SpaceInvadersGame>(usesMinimalActions: true)
-        XCTAssertEqual(env.actionSpace.count, 4)
+        XCTAssertEqual(env.actionSpace.width, 4)
         XCTAssertEqual(env.actionNames, ["no-op", "left", "right", "fire"])
         XCTAssertEqual(Set(SpaceInvadersGame.channelColors).count, 6)
         XCTAssertFalse(SpaceInvadersGame.channelColors.contains(.background))

@@ -21,7 +21,7 @@ private struct Counter: Environment {
     var hasStarted = false
 
     var observationSpace: Box { Box(low: -.infinity, high: .infinity, shape: [2]) }
-    var actionSpace: Discrete { Discrete(3) }
+    var actionSpace: ActionSpace { .discrete(Discrete(3)) }
 
     mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         if let seed { generator = SeededGenerator(seed: seed) }
@@ -38,7 +38,7 @@ private struct Counter: Environment {
         throws(EnvironmentError) -> StepOutcome
     {
         guard isRunning else { throw hasStarted ? .episodeEnded : .notReset }
-        guard actionSpace.contains(action) else { throw .invalidAction(action, count: 3) }
+        guard (0..<actionSpace.width).contains(action) else { throw .invalidAction(action, count: 3) }
         t += 1
         observation[0] = Float(t)
         observation[1] = mark + generator.uniformFloat()
@@ -244,7 +244,7 @@ final class VectorEnvironmentTests: XCTestCase {
         let erased = makeVectorEnvironment(prototype, count: 3)
         XCTAssertEqual(erased.count, 3)
         XCTAssertEqual(erased.observationSize, 2)
-        XCTAssertEqual(erased.actionSpace, Discrete(3))
+        XCTAssertEqual(erased.actionSpace, .discrete(Discrete(3)))
         let typed = VectorEnvironment(Counter(), count: 3)
         erased.reset(seed: 8)
         typed.reset(seed: 8)

@@ -24,7 +24,7 @@ private struct Script: Environment {
         return Box(low: low ?? Array(repeating: -100, count: count),
                    high: high ?? Array(repeating: 100, count: count), shape: shape)
     }
-    var actionSpace: Discrete { Discrete(4) }
+    var actionSpace: ActionSpace { .discrete(Discrete(4)) }
 
     mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         t = 0
@@ -36,7 +36,7 @@ private struct Script: Environment {
         throws(EnvironmentError) -> StepOutcome
     {
         guard isRunning else { throw .episodeEnded }
-        guard actionSpace.contains(action) else { throw .invalidAction(action, count: 4) }
+        guard (0..<actionSpace.width).contains(action) else { throw .invalidAction(action, count: 4) }
         t += 1
         for (j, v) in frames[t].enumerated() { observation[j] = v }
         if t == frames.count - 1 { isRunning = false }

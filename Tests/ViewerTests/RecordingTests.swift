@@ -13,7 +13,7 @@ final class RecordingTests: XCTestCase {
     ) throws -> [Frame] {
         let environment = try makeEnvironment(id: id)
         let session = EpisodeSession(
-            environment: environment, advisor: RandomAdvisor(actionCount: environment.actionSpace.count, seed: seed),
+            environment: environment, advisor: RandomAdvisor(actionSpace: environment.actionSpace, seed: seed),
             seed: seed)
         var frames: [Frame] = []
         for (i, episode) in episodes.enumerated() {

@@ -28,10 +28,10 @@ final class SceneRendererTests: XCTestCase {
             let environment = spec.makeEnvironment()
             let session = EpisodeSession(
                 environment: environment,
-                advisor: RandomAdvisor(actionCount: environment.actionSpace.count, seed: seed), seed: seed)
+                advisor: RandomAdvisor(actionSpace: environment.actionSpace, seed: seed), seed: seed)
             let first = reference.render()
             let renderer = try SceneRenderer(
-                frameWidth: first.width, frameHeight: first.height, actionCount: environment.actionSpace.count)
+                frameWidth: first.width, frameHeight: first.height, actionCount: environment.actionSpace.width)
             let layout = renderer.layout
             XCTAssertEqual(layout.frameRect.width, first.width * layout.scale, spec.id)
             if spec.id.hasSuffix("MinAtar") { XCTAssertEqual(layout.scale, 3, spec.id) }  // 160 px → 480 px
@@ -66,7 +66,7 @@ final class SceneRendererTests: XCTestCase {
                 XCTAssertEqual(panel.rows.map(\.name), environment.actionNames)
                 if step > 0 {
                     // A random policy: uniform probabilities, the played action highlighted.
-                    let uniform = 1 / Double(environment.actionSpace.count)
+                    let uniform = 1 / Double(environment.actionSpace.width)
                     for row in panel.rows { XCTAssertEqual(row.barFraction!, uniform, accuracy: 1e-6) }
                     XCTAssertEqual(panel.rows.filter(\.isChosen).map(\.name), [environment.actionNames[lastAction!]])
                 }

@@ -27,7 +27,7 @@ enum EnvironmentBenchmark {
     /// Steps per second of one copy over `steps` steps, resetting when an episode ends.
     static func singleCopyRate<E: Environment>(_ prototype: E, steps: Int) -> Double {
         var environment = prototype
-        let actions = randomActions(count: 1 << 16, actionCount: environment.actionSpace.count, seed: 1)
+        let actions = randomActions(count: 1 << 16, actionCount: environment.actionSpace.width, seed: 1)
         var observation = [Float](repeating: 0, count: environment.observationSpace.count)
         return observation.withUnsafeMutableBufferPointer { buffer in
             environment.reset(seed: 0, into: buffer)
@@ -45,7 +45,7 @@ enum EnvironmentBenchmark {
     /// Steps per second (summed over copies) of a vector of `copies` over `rounds` steps.
     static func vectorRate(_ environment: any VectorStepping, rounds: Int) -> Double {
         let copies = environment.count
-        let table = randomActions(count: copies * 64, actionCount: environment.actionSpace.count, seed: 2)
+        let table = randomActions(count: copies * 64, actionCount: environment.actionSpace.width, seed: 2)
         environment.reset(seed: 0)
         return table.withUnsafeBufferPointer { all in
             let start = monotonicNanoseconds()

@@ -28,7 +28,7 @@ enum TrainingBenchmark {
         let start = monotonicNanoseconds()
         let environments = makeVectorEnvironment(spec.makeEnvironment(), count: preset.copies)
         let agent = try AlgorithmRegistry.standard.spec(named: "ppo").makeAgent(preset.configuration, context: AgentContext(
-            observationSpace: environments.observationSpace, actionCount: environments.actionSpace.count,
+            observationSpace: environments.observationSpace, actionCount: environments.actionSpace.width,
             copies: preset.copies, totalSteps: steps, seed: 0))
         try EnvironmentLoop(environments: environments, agent: agent, seed: 0).run(until: steps) { _ in }
         return Double(monotonicNanoseconds() - start) / 1e9
@@ -42,7 +42,7 @@ enum TrainingBenchmark {
         let start = monotonicNanoseconds()
         let environments = makeVectorEnvironment(spec.makeEnvironment(), count: copies)
         let agent = try PPO(configuration: cleanRLConfiguration(), observationSpace: environments.observationSpace,
-                            actionCount: environments.actionSpace.count, copies: copies, totalSteps: steps, seed: 0)
+                            actionCount: environments.actionSpace.width, copies: copies, totalSteps: steps, seed: 0)
         let loop = EnvironmentLoop(environments: environments, agent: agent, seed: 0)
         try loop.run(until: steps) { _ in }
         let seconds = Double(monotonicNanoseconds() - start) / 1e9

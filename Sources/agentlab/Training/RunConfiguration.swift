@@ -173,9 +173,9 @@ struct RunConfiguration: Codable, Equatable {
     static let maximumSteps = 1_000_000_000_000
 
     /// Builds the agent the configuration describes, through the algorithm's registry entry.
-    func makeAgent(observationSpace: Box, actionCount: Int) throws(TrainingError) -> any Agent {
+    func makeAgent(observationSpace: Box, actionSpace: ActionSpace) throws(TrainingError) -> any Agent {
         try algorithmSpec.makeAgent(settings, context: AgentContext(
-            observationSpace: observationSpace, actionCount: actionCount, copies: environments, totalSteps: steps,
+            observationSpace: observationSpace, actionSpace: actionSpace, copies: environments, totalSteps: steps,
             seed: seed, savesExperience: saveReplay, shardSize: shardSize))
     }
 }

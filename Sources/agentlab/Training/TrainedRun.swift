@@ -37,7 +37,7 @@ struct TrainedRun {
         let environment = spec.makeEnvironment()
         do {
             agent = try configuration.makeAgent(observationSpace: environment.observationSpace,
-                                                actionCount: environment.actionSpace.count)
+                                                actionSpace: environment.actionSpace)
         } catch {
             throw .mismatch("the run's config.yaml is invalid: \(error)")
         }

@@ -66,7 +66,7 @@ final class TrainingSession {
         environments = makeVectorEnvironment(spec.makeEnvironment(), count: configuration.environments)
         let algorithm = try configuration.algorithmSpec
         agent = try configuration.makeAgent(observationSpace: environments.observationSpace,
-                                            actionCount: environments.actionSpace.count)
+                                            actionSpace: environments.actionSpace)
         metrics = MetricsLog(metricKeys: algorithm.metricKeys)
         guard let saved else {
             loop = EnvironmentLoop(environments: environments, agent: agent, seed: configuration.seed)
