@@ -51,6 +51,8 @@ public struct EnvironmentSpec: Sendable {
 /// | `GridWorld-FourRooms-v0` | `GridWorld.fourRooms()`               | 500        | 1         |
 /// | `Acrobot-v1`             | `Acrobot`                             | 500        | −100      |
 /// | `MountainCar-v0`         | `MountainCar`                         | 200        | −110      |
+/// | `Pendulum-v1`            | `Pendulum` (a torque in ±2)           | 200        | none: Gymnasium has none |
+/// | `MountainCarContinuous-v0` | `MountainCarContinuous` (a force in ±1) | 999      | 90        |
 /// | `Breakout-MinAtar`, `SpaceInvaders-MinAtar`, `Freeway-MinAtar`, `Asterix-MinAtar`, `Seaquest-MinAtar` | `MinAtarEnvironment<Game>` (sticky actions 0.1, all six actions) | 10,000 | none |
 ///
 /// The grid thresholds are the optimal undiscounted returns (see `GridWorldMaps.swift`);
@@ -96,7 +98,7 @@ public struct EnvironmentRegistry: Sendable {
         try spec(id: id).makeEnvironment()
     }
 
-    /// CartPole, the grid worlds, Acrobot and MountainCar.
+    /// CartPole, the grid worlds, Acrobot, MountainCar, Pendulum and MountainCarContinuous.
     public static let classicSpecs: [EnvironmentSpec] = [
         EnvironmentSpec(
             id: "CartPole-v1",
@@ -128,6 +130,16 @@ public struct EnvironmentRegistry: Sendable {
             summary: "Rock an underpowered car out of a valley up to the flag (Gymnasium's dynamics).",
             maxEpisodeSteps: 200, rewardThreshold: -110,
             makeBase: { MountainCar() }),
+        EnvironmentSpec(
+            id: "Pendulum-v1",
+            summary: "Swing a pendulum upright and hold it there with a bounded torque (Gymnasium's dynamics).",
+            maxEpisodeSteps: 200, rewardThreshold: nil,
+            makeBase: { Pendulum() }),
+        EnvironmentSpec(
+            id: "MountainCarContinuous-v0",
+            summary: "Push a car out of a valley to the flag with a continuous force that costs reward (Gymnasium's dynamics).",
+            maxEpisodeSteps: 999, rewardThreshold: 90,
+            makeBase: { MountainCarContinuous() }),
     ]
 }
 
