@@ -10,6 +10,7 @@ import Environments
 /// | `dqn`       | `DQN`       | deep Q-learning with replay and a target network               |
 /// | `a2c`       | `A2C`       | synchronous advantage actor-critic (SB3's defaults)            |
 /// | `reinforce` | `REINFORCE` | Monte-Carlo policy gradient with a learned baseline            |
+/// | `sac`       | `SAC`       | soft actor-critic for continuous actions (SB3's `SAC`)         |
 ///
 /// Adding an algorithm is one file (the agent, its `Configuration`, and its
 /// `registration` with presets) plus one line in `standard`.
@@ -28,10 +29,16 @@ public struct AlgorithmRegistry: Sendable {
         DQN.registration,
         A2C.registration,
         REINFORCE.registration,
+        SAC.registration,
     ])
 
     /// The registered names, in order.
     public var names: [String] { specs.map(\.name) }
+
+    /// The names of the algorithms that learn in `space`, in order.
+    public func names(for space: ActionSpace) -> [String] {
+        specs.filter { $0.actionKinds.admit(space) }.map(\.name)
+    }
 
     /// Adds `spec`, replacing a spec with the same name.
     public mutating func register(_ spec: AlgorithmSpec) {
@@ -63,6 +70,10 @@ public enum PresetEnvironments {
     public static let acrobot = ["Acrobot-v1"]
     /// MountainCar-v0: rock the car out of the valley (sparse: −1 per step until the flag).
     public static let mountainCar = ["MountainCar-v0"]
+    /// Pendulum-v1: swing a pendulum up and hold it (continuous torque).
+    public static let pendulum = ["Pendulum-v1"]
+    /// MountainCarContinuous-v0: the car on the hill with a continuous force.
+    public static let mountainCarContinuous = ["MountainCarContinuous-v0"]
     /// The five arcade games.
     public static let minAtar = EnvironmentRegistry.minAtarSpecs.map(\.id)
 }

@@ -208,7 +208,8 @@ public struct AlgorithmSpec: Sendable {
         guard actionKinds.admit(context.actionSpace) else {
             throw .invalidConfiguration("\(name) learns only in \(actionKinds.summary) action spaces, and this "
                 + "environment's actions are \(context.actionSpace.isContinuous ? "continuous" : "discrete") "
-                + "(\(context.actionSpace)); pick one of: \(AlgorithmRegistry.standard.names(for: context.actionSpace).joined(separator: ", "))")
+                + "(\(context.actionSpace)); pick one of: \(AlgorithmRegistry.standard.names(for: context.actionSpace).joined(separator: ", ")), "
+                + "or an environment with \(actionKinds.summary) actions (agentlab envs lists them)")
         }
         try configuration.validate(copies: context.copies)
         let needed = configuration.estimatedMemory(for: context)

@@ -1,8 +1,10 @@
 import NeuralNet
 import SeededRandom
 
-/// Off-policy storage for DQN: a preallocated ring of `capacity` transitions kept across
-/// updates, sampled uniformly (SB3's `ReplayBuffer`).
+/// Off-policy storage for DQN, SAC and TD3: a preallocated ring of `capacity` transitions
+/// kept across updates, sampled uniformly (SB3's `ReplayBuffer`). Actions are numbers
+/// (`actionWidth == 0`, discrete spaces) or `actionWidth` floats each (continuous spaces;
+/// the learner decides their units, SAC and TD3 store them scaled to [−1, 1]).
 ///
 /// Each slot holds (s, a, r, s′, terminated). s′ is the observation that followed the
 /// action *within its episode*: for a copy whose episode ended it is the episode's final
@@ -30,6 +32,10 @@ public final class ReplayBuffer {
     private var floatRows: (observations: [Float], next: [Float])
     private var byteRows: (observations: [UInt8], next: [UInt8])
     public private(set) var actions: [Int]
+    /// Floats per continuous action; 0 when actions are numbers.
+    public let actionWidth: Int
+    /// Continuous actions, `actionWidth` floats per slot (empty when actions are numbers).
+    public private(set) var continuousActions: [Float]
     public private(set) var rewards: [Float]
     /// Whether the episode ended for the task at this transition (no bootstrapping).
     public private(set) var isTerminated: [Bool]
@@ -38,8 +44,11 @@ public final class ReplayBuffer {
     /// Transitions stored so far (at most `capacity`).
     public private(set) var count = 0
 
-    /// - Parameter binary: store observations as bits; every element added must be 0 or 1.
-    public init(capacity: Int, observationSize: Int, binary: Bool = false) {
+    /// - Parameters:
+    ///   - binary: store observations as bits; every element added must be 0 or 1.
+    ///   - actionWidth: floats per continuous action, or 0 for numbered actions.
+    public init(capacity: Int, observationSize: Int, binary: Bool = false, actionWidth: Int = 0) {
+        precondition(actionWidth >= 0, "an action width cannot be negative, got \(actionWidth)")
         precondition(capacity > 0, "a replay buffer needs a positive capacity, got \(capacity)")
         precondition(observationSize > 0, "observations need at least one float, got \(observationSize)")
         self.capacity = capacity
@@ -49,18 +58,23 @@ public final class ReplayBuffer {
         let floats = binary ? 0 : capacity * observationSize, bytes = binary ? capacity * packedSize : 0
         floatRows = (Array(repeating: 0, count: floats), Array(repeating: 0, count: floats))
         byteRows = (Array(repeating: 0, count: bytes), Array(repeating: 0, count: bytes))
-        actions = Array(repeating: 0, count: capacity)
+        self.actionWidth = actionWidth
+        actions = Array(repeating: 0, count: actionWidth == 0 ? capacity : 0)
+        continuousActions = Array(repeating: 0, count: capacity * actionWidth)
         rewards = Array(repeating: 0, count: capacity)
         isTerminated = Array(repeating: false, count: capacity)
     }
 
-    /// The bytes one transition takes: two observations, a reward, an action and a flag.
-    public static func bytesPerTransition(observationSize: Int, binary: Bool) -> Int {
-        2 * (binary ? (observationSize + 7) / 8 : 4 * observationSize) + 4 + 8 + 1
+    /// The bytes one transition takes: two observations, a reward, an action (a number, or
+    /// `actionWidth` floats) and a flag.
+    public static func bytesPerTransition(observationSize: Int, binary: Bool, actionWidth: Int = 0) -> Int {
+        2 * (binary ? (observationSize + 7) / 8 : 4 * observationSize) + 4 + (actionWidth == 0 ? 8 : 4 * actionWidth) + 1
     }
 
     /// The bytes the buffer's storage takes.
-    public var storageBytes: Int { capacity * Self.bytesPerTransition(observationSize: observationSize, binary: storesBits) }
+    public var storageBytes: Int {
+        capacity * Self.bytesPerTransition(observationSize: observationSize, binary: storesBits, actionWidth: actionWidth)
+    }
 
     public var isFull: Bool { count == capacity }
 
@@ -131,6 +145,7 @@ public final class ReplayBuffer {
     ) {
         precondition(observation.count == observationSize && nextObservation.count == observationSize,
                      "replay buffer: observations must have \(observationSize) floats")
+        precondition(actionWidth == 0, "this replay buffer stores continuous actions")
         store(observation, slot: position, isNext: false)
         store(nextObservation, slot: position, isNext: true)
         actions[position] = action
@@ -140,7 +155,27 @@ public final class ReplayBuffer {
         count = min(count + 1, capacity)
     }
 
-    /// Stores every copy's transition of one vector step, copy 0 first.
+    /// Stores one transition with a continuous action of `actionWidth` floats, overwriting
+    /// the oldest when full.
+    public func add(
+        observation: UnsafeBufferPointer<Float>, continuousAction action: UnsafeBufferPointer<Float>, reward: Float,
+        nextObservation: UnsafeBufferPointer<Float>, isTerminated terminated: Bool
+    ) {
+        precondition(observation.count == observationSize && nextObservation.count == observationSize,
+                     "replay buffer: observations must have \(observationSize) floats")
+        precondition(actionWidth > 0 && action.count == actionWidth,
+                     "replay buffer: continuous actions must have \(actionWidth) floats, got \(action.count)")
+        store(observation, slot: position, isNext: false)
+        store(nextObservation, slot: position, isNext: true)
+        for j in 0..<actionWidth { continuousActions[position * actionWidth + j] = action[j] }
+        rewards[position] = reward
+        isTerminated[position] = terminated
+        position = (position + 1) % capacity
+        count = min(count + 1, capacity)
+    }
+
+    /// Stores every copy's transition of one vector step, copy 0 first (numbered actions;
+    /// a continuous learner stores its own units with `add(observation:continuousAction:…)`).
     public func add(_ transitions: Transitions) {
         precondition(transitions.observationSize == observationSize,
                      "replay buffer: observations must have \(observationSize) floats, got \(transitions.observationSize)")
@@ -166,11 +201,16 @@ public final class ReplayBuffer {
 
     /// The transitions in the given slots, in that order.
     public func batch(at indices: [Int]) -> ReplayBatch {
-        var batch = ReplayBatch(count: indices.count, observationSize: observationSize)
+        var batch = ReplayBatch(count: indices.count, observationSize: observationSize, actionWidth: actionWidth)
         gather(indices, isNext: false, into: &batch.observations)
         gather(indices, isNext: true, into: &batch.nextObservations)
+        let width = actionWidth
         for (row, index) in indices.enumerated() {
-            batch.actions[row] = actions[index]
+            if width == 0 {
+                batch.actions[row] = actions[index]
+            } else {
+                for j in 0..<width { batch.continuousActions[row * width + j] = continuousActions[index * width + j] }
+            }
             batch.rewards[row] = rewards[index]
             batch.terminated[row] = isTerminated[index] ? 1 : 0
         }
@@ -186,7 +226,7 @@ public final class ReplayBuffer {
     /// Replaces the first `n` slots (the restore of a saved buffer).
     fileprivate func replace(
         count n: Int, position: Int, observations: [Float], next: [Float], actions savedActions: [Int],
-        rewards savedRewards: [Float], terminated: [Float]
+        continuousActions savedContinuous: [Float], rewards savedRewards: [Float], terminated: [Float]
     ) {
         if storesBits {
             for slot in 0..<n {
@@ -199,7 +239,11 @@ public final class ReplayBuffer {
             floatRows.observations.replaceSubrange(0..<elements, with: observations)
             floatRows.next.replaceSubrange(0..<elements, with: next)
         }
-        actions.replaceSubrange(0..<n, with: savedActions)
+        if actionWidth == 0 {
+            actions.replaceSubrange(0..<n, with: savedActions)
+        } else {
+            continuousActions.replaceSubrange(0..<(n * actionWidth), with: savedContinuous)
+        }
         rewards.replaceSubrange(0..<n, with: savedRewards)
         isTerminated.replaceSubrange(0..<n, with: terminated.map { $0 != 0 })
         self.position = position
@@ -213,7 +257,10 @@ public struct ReplayBatch: Equatable, Sendable {
     public var count: Int
     /// Observations sₜ, `B × observationSize`, row after row.
     public var observations: [Float]
+    /// Numbered actions, B (empty for continuous actions).
     public var actions: [Int]
+    /// Continuous actions, `B × actionWidth` (empty for numbered actions).
+    public var continuousActions: [Float]
     public var rewards: [Float]
     /// Successor observations sₜ₊₁, same layout as `observations`.
     public var nextObservations: [Float]
@@ -221,10 +268,11 @@ public struct ReplayBatch: Equatable, Sendable {
     /// target is r + γ·(1 − terminated)·max Q′(s′, ·).
     public var terminated: [Float]
 
-    public init(count: Int, observationSize: Int) {
+    public init(count: Int, observationSize: Int, actionWidth: Int = 0) {
         self.count = count
         observations = Array(repeating: 0, count: count * observationSize)
-        actions = Array(repeating: 0, count: count)
+        actions = Array(repeating: 0, count: actionWidth == 0 ? count : 0)
+        continuousActions = Array(repeating: 0, count: count * actionWidth)
         rewards = Array(repeating: 0, count: count)
         nextObservations = Array(repeating: 0, count: count * observationSize)
         terminated = Array(repeating: 0, count: count)
@@ -233,10 +281,12 @@ public struct ReplayBatch: Equatable, Sendable {
     /// The transitions `rows` of this batch (a shard of it).
     public func rows(_ rows: Range<Int>) -> ReplayBatch {
         let size = observations.count / max(count, 1)
+        let width = continuousActions.count / max(count, 1)
         var part = ReplayBatch(count: 0, observationSize: size)
         part.count = rows.count
         part.observations = Array(observations[(rows.lowerBound * size)..<(rows.upperBound * size)])
-        part.actions = Array(actions[rows])
+        part.actions = actions.isEmpty ? [] : Array(actions[rows])
+        part.continuousActions = Array(continuousActions[(rows.lowerBound * width)..<(rows.upperBound * width)])
         part.rewards = Array(rewards[rows])
         part.nextObservations = Array(nextObservations[(rows.lowerBound * size)..<(rows.upperBound * size)])
         part.terminated = Array(terminated[rows])
@@ -256,7 +306,12 @@ extension ReplayBuffer {
             shape: [n, size], scalars: floats(isNext: false, slots: n))
         checkpoint.tensors[prefix + "next_observations"] = SafeTensors.Entry(
             shape: [n, size], scalars: floats(isNext: true, slots: n))
-        checkpoint.tensors[prefix + "actions"] = SafeTensors.Entry(shape: [n], scalars: actions[0..<n].map { Float($0) })
+        if actionWidth == 0 {
+            checkpoint.tensors[prefix + "actions"] = SafeTensors.Entry(shape: [n], scalars: actions[0..<n].map { Float($0) })
+        } else {
+            checkpoint.tensors[prefix + "actions"] = SafeTensors.Entry(
+                shape: [n, actionWidth], scalars: Array(continuousActions[0..<(n * actionWidth)]))
+        }
         checkpoint.tensors[prefix + "rewards"] = SafeTensors.Entry(shape: [n], scalars: Array(rewards[0..<n]))
         checkpoint.tensors[prefix + "terminated"] = SafeTensors.Entry(
             shape: [n], scalars: isTerminated[0..<n].map { $0 ? 1 : 0 })
@@ -289,7 +344,10 @@ extension ReplayBuffer {
         }
         let savedObservations = try checkpoint.scalars(prefix + "observations", shape: [n, observationSize])
         let savedNext = try checkpoint.scalars(prefix + "next_observations", shape: [n, observationSize])
-        let savedActions = try checkpoint.actions(prefix + "actions", count: n, actionCount: actionCount)
+        let savedActions = actionWidth == 0
+            ? try checkpoint.actions(prefix + "actions", count: n, actionCount: actionCount) : []
+        let savedContinuous = actionWidth == 0
+            ? [] : try checkpoint.scalars(prefix + "actions", shape: [n, actionWidth])
         let savedRewards = try checkpoint.scalars(prefix + "rewards", shape: [n])
         let savedTerminated = try checkpoint.scalars(prefix + "terminated", shape: [n])
         if storesBits {
@@ -301,7 +359,8 @@ extension ReplayBuffer {
         }
         return { [self] in
             replace(count: n, position: savedPosition, observations: savedObservations, next: savedNext,
-                    actions: savedActions, rewards: savedRewards, terminated: savedTerminated)
+                    actions: savedActions, continuousActions: savedContinuous, rewards: savedRewards,
+                    terminated: savedTerminated)
         }
     }
 }

@@ -19,6 +19,9 @@ public enum Initializer: Sendable, Equatable {
     /// [all axes but the last, last axis] (PPO's standard: gain √2 for hidden layers,
     /// 0.01 for the policy head, 1 for the value head).
     case orthogonal(gain: Float)
+    /// U(−a, a), a = 1/√fanIn: PyTorch's default for `nn.Linear` weights (Kaiming uniform
+    /// with a = √5), what SB3's SAC and TD3 networks start from.
+    case fanInUniform
     /// All zeros.
     case zeros
 
@@ -38,6 +41,9 @@ public enum Initializer: Sendable, Equatable {
             let columns = shape.last ?? 1, rows = shape.reduce(1, *) / Swift.max(columns, 1)
             let q = orthogonalMatrix(rows: rows, columns: columns, generator: &generator)
             return Tensor(shape: shape, scalars: q.map { Float($0) * gain }, requiresGradient: true)
+        case .fanInUniform:
+            let a = Float((1.0 / Double(fanIn)).squareRoot())
+            return .uniform(shape, low: -a, high: a, generator: &generator, requiresGradient: true)
         case .zeros:
             return .zeros(shape, requiresGradient: true)
         }

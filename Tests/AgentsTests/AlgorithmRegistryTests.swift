@@ -6,10 +6,17 @@ import XCTest
 /// The algorithm table: every entry is complete and consistent with its agent.
 final class AlgorithmRegistryTests: XCTestCase {
     private let registry = AlgorithmRegistry.standard
+    private static let names = ["ppo", "dqn", "a2c", "reinforce", "sac"]
 
-    func testEveryAlgorithmHasACartPolePreset() {
+    /// Discrete learners are tuned for CartPole-v1, continuous ones for Pendulum-v1.
+    func testEveryAlgorithmHasAPresetForTheFirstTaskOfItsKind() {
         for spec in registry.specs {
-            XCTAssertNotNil(spec.preset(for: "CartPole-v1"), "\(spec.name) has no preset for CartPole-v1")
+            if spec.actionKinds.contains(.discrete) {
+                XCTAssertNotNil(spec.preset(for: "CartPole-v1"), "\(spec.name) has no preset for CartPole-v1")
+            }
+            if spec.actionKinds.contains(.continuous) {
+                XCTAssertNotNil(spec.preset(for: "Pendulum-v1"), "\(spec.name) has no preset for Pendulum-v1")
+            }
         }
     }
 
@@ -37,20 +44,21 @@ final class AlgorithmRegistryTests: XCTestCase {
     }
 
     func testNamesAreUniqueAndMatchTheAgents() throws {
-        XCTAssertEqual(registry.names, ["ppo", "dqn", "a2c", "reinforce"])
+        XCTAssertEqual(registry.names, Self.names)
         XCTAssertEqual(try registry.spec(named: "dqn").metricKeys, DQN.metricKeys)
         XCTAssertEqual(try registry.spec(named: "ppo").optionalKeys, ["target_kl"])
-        let environment = CartPole()
         for spec in registry.specs {
+            let environment: any Environment = spec.actionKinds.contains(.discrete) ? CartPole() : Pendulum()
             let agent = try spec.makeAgent(spec.defaultConfiguration, context: AgentContext(
-                observationSpace: environment.observationSpace, actionCount: 2, copies: 4, totalSteps: 1_000, seed: 0))
+                observationSpace: environment.observationSpace, actionSpace: environment.actionSpace, copies: 4,
+                totalSteps: 1_000, seed: 0))
             XCTAssertEqual(type(of: agent).algorithm, spec.name)
         }
     }
 
     func testUnknownNamesListTheKnownOnes() {
         XCTAssertThrowsError(try registry.spec(named: "sarsa")) { error in
-            XCTAssertEqual("\(error)", "unknown algorithm 'sarsa'; known algorithms: ppo, dqn, a2c, reinforce")
+            XCTAssertEqual("\(error)", "unknown algorithm 'sarsa'; known algorithms: \(Self.names.joined(separator: ", "))")
         }
     }
 
