@@ -11,6 +11,7 @@ import Environments
 /// | `a2c`       | `A2C`       | synchronous advantage actor-critic (SB3's defaults)            |
 /// | `reinforce` | `REINFORCE` | Monte-Carlo policy gradient with a learned baseline            |
 /// | `sac`       | `SAC`       | soft actor-critic for continuous actions (SB3's `SAC`)         |
+/// | `td3`       | `TD3`       | twin delayed DDPG for continuous actions (SB3's `TD3`)         |
 ///
 /// Adding an algorithm is one file (the agent, its `Configuration`, and its
 /// `registration` with presets) plus one line in `standard`.
@@ -30,6 +31,7 @@ public struct AlgorithmRegistry: Sendable {
         A2C.registration,
         REINFORCE.registration,
         SAC.registration,
+        TD3.registration,
     ])
 
     /// The registered names, in order.

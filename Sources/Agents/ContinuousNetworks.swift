@@ -88,6 +88,18 @@ public final class SquashedGaussianActor {
         logStdHead = Dense(inputSize: width, outputSize: actionWidth, initializer: .fanInUniform, generator: &generator)
     }
 
+    private init(replicating source: SquashedGaussianActor) {
+        observationSize = source.observationSize
+        actionWidth = source.actionWidth
+        trunk = source.trunk.replica()
+        meanHead = source.meanHead.replica()
+        logStdHead = source.logStdHead.replica()
+    }
+
+    /// The same networks over the same parameter values, with gradients of their own (one
+    /// per shard of a data-parallel update).
+    public func replica() -> SquashedGaussianActor { SquashedGaussianActor(replicating: self) }
+
     /// The policy's distribution for a batch of observations [B, observationSize].
     public func callAsFunction(_ observations: Tensor) -> SquashedGaussian {
         let features = trunk(observations)
@@ -119,6 +131,17 @@ public final class DeterministicActor {
 
     /// Actions in (−1, 1), [B, actionWidth].
     public func callAsFunction(_ observations: Tensor) -> Tensor { tanh(network(observations)) }
+
+    private init(network: Sequential, observationSize: Int, actionWidth: Int) {
+        self.network = network
+        self.observationSize = observationSize
+        self.actionWidth = actionWidth
+    }
+
+    /// The same network over the same parameter values, with gradients of its own.
+    public func replica() -> DeterministicActor {
+        DeterministicActor(network: network.replica(), observationSize: observationSize, actionWidth: actionWidth)
+    }
 
     /// Overwrites the weights with `source`'s (a hard target update).
     public func copyParameters(from source: DeterministicActor) { network.copyParameters(from: source.network) }
@@ -155,6 +178,13 @@ public final class TwinCritic {
     /// (`Layer.replica()`): the actor's loss goes through a replica, so it never touches the
     /// gradients of the critics' own loss.
     public func replica() -> TwinCritic { TwinCritic(first: first.replica(), second: second.replica()) }
+
+    /// The same networks over the same parameter values, taking no gradients
+    /// (`Layer.constantReplica()`): the actor's loss goes through this view, which
+    /// differentiates the critics with respect to the action only.
+    public func constantReplica() -> TwinCritic {
+        TwinCritic(first: first.constantReplica(), second: second.constantReplica())
+    }
 
     /// Forgets the gradients of both networks.
     public func zeroGradients() {
@@ -194,8 +224,26 @@ public final class TwinCritic {
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
 }
 
-/// A batch [rows, width] from `count` rows of floats (not recorded).
-func makeBatch(_ values: [Float], rows: Int, width: Int) -> Tensor {
-    precondition(values.count == rows * width, "a batch of \(rows) × \(width) needs \(rows * width) floats, got \(values.count)")
-    return Tensor(shape: [rows, width], scalars: values)
+/// Rows `rows` of a row-major table of `width` floats per row, as a tensor [rows, width]
+/// (not recorded).
+func makeBatch(_ values: [Float], rows: Range<Int>, width: Int) -> Tensor {
+    precondition(values.count >= rows.upperBound * width, "a table of \(values.count) floats has no rows \(rows) of \(width)")
+    let batch = Tensor(repeating: 0, shape: [rows.count, width])
+    values.withUnsafeBufferPointer { source in
+        batch.storage.update(from: source.baseAddress! + rows.lowerBound * width, count: rows.count * width)
+    }
+    return batch
+}
+
+/// An actor evaluated against a constant view of the critics: the model of a
+/// data-parallel actor update (each shard replicates the actor; the view takes no gradients
+/// and is shared).
+final class ActorAgainstCritics<Actor> {
+    let actor: Actor
+    let critics: TwinCritic
+
+    init(actor: Actor, critics: TwinCritic) {
+        self.actor = actor
+        self.critics = critics
+    }
 }

@@ -103,8 +103,11 @@ public final class SAC: RegisteredAgent {
     public let actor: SquashedGaussianActor
     public let critic: TwinCritic
     public let targetCritic: TwinCritic
-    /// The critics' values behind gradients of their own, for the actor's loss.
-    private let criticView: TwinCritic
+    /// The critics and their shard replicas.
+    private let criticShards: DataParallel<TwinCritic>
+    /// The actor against a constant view of the critics, and its shard replicas.
+    private let actorShards: DataParallel<ActorAgainstCritics<SquashedGaussianActor>>
+    private let shardSize: Int
     /// log α, one element (tuned unless the configuration fixes α).
     public let logAlpha: Tensor
     public let scaling: ActionScaling
@@ -150,7 +153,11 @@ public final class SAC: RegisteredAgent {
         targetCritic = TwinCritic(observationSize: size, actionWidth: width, hidden: hidden, activation: activation,
                                   generator: &networkGenerator)
         targetCritic.copyParameters(from: critic)
-        criticView = critic.replica()
+        criticShards = DataParallel(critic, replica: { $0.replica() }, parameters: \.parameters)
+        actorShards = DataParallel(ActorAgainstCritics(actor: actor, critics: critic.constantReplica()),
+                                   replica: { ActorAgainstCritics(actor: $0.actor.replica(), critics: $0.critics) },
+                                   parameters: \.actor.parameters)
+        shardSize = context.shardSize
         let alpha = configuration.entropyCoefficient ?? configuration.initialEntropyCoefficient
         logAlpha = Tensor(shape: [1], scalars: [Float(Foundation.log(alpha))], requiresGradient: true)
         targetEntropy = Float(configuration.targetEntropy ?? -Double(width))
@@ -237,72 +244,99 @@ public final class SAC: RegisteredAgent {
         }
     }
 
-    /// A reparameterised draw a = tanh(μ + σε) with its log-probability, for given ε.
-    func sample(_ observations: Tensor, noise: [Float]) -> (actions: Tensor, logProbability: Tensor) {
+    /// A reparameterised draw a = tanh(μ + σε) of `actor` with its log-probability, for
+    /// the given ε (`rows × width` floats).
+    static func sample(
+        _ actor: SquashedGaussianActor, _ observations: Tensor, noise: Tensor
+    ) -> (actions: Tensor, logProbability: Tensor) {
         let policy = actor(observations)
-        let u = policy.base.mean + exp(policy.base.logStandardDeviation) * Tensor(shape: policy.base.mean.shape, scalars: noise)
+        let u = policy.base.mean + exp(policy.base.logStandardDeviation) * noise
         let a = tanh(u)
         let correction = log((1 - square(a)) + SquashedGaussian.epsilon).sum(alongAxis: 1)
         return (a, policy.base.logProbability(of: u) - correction)
     }
 
-    /// One gradient step of the temperature, the critics and the actor on `batch` (steps
-    /// 1–5 of the type's documentation) with the given noise; returns its metrics.
+    /// One gradient step of the critics, the actor and the temperature on `batch` with the
+    /// given noise; returns its metrics.
+    ///
+    /// The same update as SB3's order in the type's documentation, arranged for shards: the
+    /// temperature's step comes last, which changes nothing (α enters the targets and the
+    /// actor's loss at its value before the step, and log π does not depend on the critics).
+    /// Every part runs on the worker pool in the fixed shards of `shardSize` rows: the
+    /// targets without gradients, then the critics' and the actor's losses, each shard on
+    /// its own replica, their gradients summed in shard order.
     func gradientStep(on batch: ReplayBatch, noise: Noise) throws(TrainingError) -> [String: Double] {
-        let c = configuration, rows = batch.count, width = scaling.width
-        let observations = makeBatch(batch.observations, rows: rows, width: observationSize)
-        let next = makeBatch(batch.nextObservations, rows: rows, width: observationSize)
+        let c = configuration, rows = batch.count, width = scaling.width, size = observationSize
+        let shards = Shards(rows: rows, shardSize: shardSize)
+        let alpha = self.alpha, gamma = Float(c.gamma)
 
-        // 1. The policy's action at s, kept for the actor's loss.
-        let (policyActions, logProbability) = sample(observations, noise: noise.current)
+        // The soft TD targets y = r + γ(1 − terminated)(min Q′ᵢ(s′, a′) − α log π(a′|s′)).
+        let targets = Tensor.zeros([rows])
+        withoutGradients {
+            parallelForEach(shards.count) { s in
+                let part = shards.rows(of: s)
+                let next = makeBatch(batch.nextObservations, rows: part, width: size)
+                let (nextActions, nextLogProbability) = Self.sample(
+                    actor, next, noise: makeBatch(noise.next, rows: part, width: width))
+                let (q1, q2) = targetCritic(next, nextActions)
+                let soft = (Tensor.minimum(q1, q2) - nextLogProbability * alpha).scalars
+                for (k, row) in part.enumerated() {
+                    targets.storage[row] = batch.rewards[row] + gamma * (1 - batch.terminated[row]) * soft[k]
+                }
+            }
+        }
 
-        // 2. The temperature, with log π held fixed.
-        let alpha = self.alpha
+        // The critics: ½ Σᵢ mean (Qᵢ(s, a) − y)².
+        criticOptimizer.zeroGradients()
+        let criticParts = criticShards.computeGradients(over: shards) { critic, part, weight in
+            let (q1, q2) = critic(makeBatch(batch.observations, rows: part, width: size),
+                                  makeBatch(batch.continuousActions, rows: part, width: width))
+            let y = makeBatch(targets.scalars, rows: part, width: 1).reshaped(to: [part.count])
+            let loss = (square(q1 - y).mean() + square(q2 - y).mean()) * 0.5
+            loss.backward(seed: [weight])
+            return (loss: Double(weight) * Double(loss.scalar), qSum: q1.scalars.reduce(0.0) { $0 + Double($1) })
+        }
+        let criticLoss = criticParts.reduce(0) { $0 + $1.loss }
+        guard criticLoss.isFinite else { throw .nonFiniteLoss(name: "SAC critic loss", step: globalStep) }
+        criticOptimizer.step()
+
+        // The actor, against the critics just updated: mean(α log π(a|s) − min Qᵢ(s, a)).
+        actorOptimizer.zeroGradients()
+        let actorParts = actorShards.computeGradients(over: shards) { model, part, weight in
+            let observations = makeBatch(batch.observations, rows: part, width: size)
+            let (actions, logProbability) = Self.sample(
+                model.actor, observations, noise: makeBatch(noise.current, rows: part, width: width))
+            let (q1, q2) = model.critics(observations, actions)
+            let loss = (logProbability * alpha - Tensor.minimum(q1, q2)).mean()
+            loss.backward(seed: [weight])
+            return (loss: Double(weight) * Double(loss.scalar),
+                    logProbabilitySum: logProbability.scalars.reduce(0.0) { $0 + Double($1) })
+        }
+        let actorLoss = actorParts.reduce(0) { $0 + $1.loss }
+        guard actorLoss.isFinite else { throw .nonFiniteLoss(name: "SAC actor loss", step: globalStep) }
+        actorOptimizer.step()
+
+        // The temperature: loss −log α·mean(log π + H̄), log π held fixed.
         var alphaLoss = 0.0
         if tunesAlpha {
-            let excess = logProbability.scalars.reduce(0.0) { $0 + Double($1 + targetEntropy) } / Double(rows)
+            let meanLogProbability = actorParts.reduce(0) { $0 + $1.logProbabilitySum } / Double(rows)
+            let excess = Float(meanLogProbability) + targetEntropy
             alphaOptimizer.zeroGradients()
-            let loss = (logAlpha * -Float(excess)).sum()
-            loss.backward()
+            let loss = (logAlpha * -excess).sum()
             alphaLoss = Double(loss.scalar)
+            loss.backward()
             alphaOptimizer.step()
         }
 
-        // 3. The critics, towards the soft TD target.
-        let targets = withoutGradients { () -> Tensor in
-            let (nextActions, nextLogProbability) = sample(next, noise: noise.next)
-            let (q1, q2) = targetCritic(next, nextActions)
-            let soft = Tensor.minimum(q1, q2) - nextLogProbability * alpha
-            let notDone = Tensor(shape: [rows], scalars: batch.terminated.map { 1 - $0 })
-            return Tensor(shape: [rows], scalars: batch.rewards) + notDone * soft * Float(c.gamma)
-        }
-        let actions = makeBatch(batch.continuousActions, rows: rows, width: width)
-        criticOptimizer.zeroGradients()
-        let (q1, q2) = critic(observations, actions)
-        let criticLoss = (square(q1 - targets).mean() + square(q2 - targets).mean()) * 0.5
-        criticLoss.backward()
-        guard criticLoss.scalar.isFinite else { throw .nonFiniteLoss(name: "SAC critic loss", step: globalStep) }
-        criticOptimizer.step()
-
-        // 4. The actor, against the critics just updated (through their view, so the
-        // critics' own gradients stay those of their loss).
-        actorOptimizer.zeroGradients()
-        criticView.zeroGradients()
-        let (p1, p2) = criticView(observations, policyActions)
-        let actorLoss = (logProbability * alpha - Tensor.minimum(p1, p2)).mean()
-        actorLoss.backward()
-        guard actorLoss.scalar.isFinite else { throw .nonFiniteLoss(name: "SAC actor loss", step: globalStep) }
-        actorOptimizer.step()
-
-        // 5. The targets.
+        // The targets.
         gradientStepCount += 1
         if gradientStepCount % c.targetUpdateInterval == 0 {
             targetCritic.polyakUpdate(toward: critic, tau: Float(c.tau))
         }
         return [
-            "losses/qf_loss": Double(criticLoss.scalar),
-            "losses/qf_values": Double(q1.scalars.reduce(0, +)) / Double(rows),
-            "losses/actor_loss": Double(actorLoss.scalar),
+            "losses/qf_loss": criticLoss,
+            "losses/qf_values": criticParts.reduce(0) { $0 + $1.qSum } / Double(rows),
+            "losses/actor_loss": actorLoss,
             "losses/alpha": Double(alpha),
             "losses/alpha_loss": alphaLoss,
         ]

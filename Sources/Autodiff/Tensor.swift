@@ -39,20 +39,29 @@ public final class Tensor {
         self.requiresGradient = requiresGradient
     }
 
-    /// A leaf over `owner`'s elements (see `replica()`).
-    private init(sharingStorageOf owner: Tensor) {
+    /// A leaf over `owner`'s elements (see `replica()` and `constantView()`).
+    private init(sharingStorageOf owner: Tensor, requiresGradient: Bool) {
         shape = owner.shape
         count = owner.count
         storage = owner.storage
         storageOwner = owner
-        requiresGradient = owner.requiresGradient
+        self.requiresGradient = requiresGradient
     }
 
     /// A leaf tensor that reads (and writes) this tensor's elements, with no copy, but keeps
     /// a gradient of its own: a data-parallel shard computes its share of a parameter's
     /// gradient on a replica, so shards running at once never write the same buffer.
     public func replica() -> Tensor {
-        Tensor(sharingStorageOf: storageOwner ?? self)
+        let owner = storageOwner ?? self
+        return Tensor(sharingStorageOf: owner, requiresGradient: owner.requiresGradient)
+    }
+
+    /// A leaf that reads this tensor's elements, with no copy, and takes no gradient: a
+    /// network evaluated over constant views is differentiated with respect to its input
+    /// only (SAC's and TD3's actor losses go through the critics this way), which skips
+    /// the weight-gradient products.
+    public func constantView() -> Tensor {
+        Tensor(sharingStorageOf: storageOwner ?? self, requiresGradient: false)
     }
 
     /// A tensor holding `scalars` in the given shape.

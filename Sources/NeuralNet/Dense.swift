@@ -24,6 +24,7 @@ public final class Dense: Layer {
     }
 
     public func replica() -> Dense { Dense(weight: weight.replica(), bias: bias.replica()) }
+    public func constantReplica() -> Dense { Dense(weight: weight.constantView(), bias: bias.constantView()) }
 
     public var inputSize: Int { weight.shape[0] }
     public var outputSize: Int { weight.shape[1] }
@@ -63,6 +64,9 @@ public final class Conv2D: Layer {
     }
 
     public func replica() -> Conv2D { Conv2D(filter: filter.replica(), bias: bias.replica(), padding: padding) }
+    public func constantReplica() -> Conv2D {
+        Conv2D(filter: filter.constantView(), bias: bias.constantView(), padding: padding)
+    }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
         Tensor.conv2D(input, filter: filter, bias: bias, padding: padding)

@@ -15,9 +15,15 @@ public protocol Layer: AnyObject {
     /// update, so shards run at once on different threads. A layer without parameters may
     /// return itself.
     func replica() -> Self
+    /// The same layer over the same parameter values through which no gradient reaches the
+    /// parameters (`Tensor.constantView()`): backward through it computes the input's
+    /// gradient only. Layers without parameters return themselves (the default).
+    func constantReplica() -> Self
 }
 
 extension Layer {
+    public func constantReplica() -> Self { self }
+
     /// The parameters, in `namedParameters` order.
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
 
@@ -60,6 +66,7 @@ public final class Sequential: Layer {
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
     public func replica() -> Sequential { Sequential(layers.map { $0.replica() }) }
+    public func constantReplica() -> Sequential { Sequential(layers.map { $0.constantReplica() }) }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
         layers.reduce(input) { x, layer in layer(x) }

@@ -6,7 +6,7 @@ import XCTest
 /// The algorithm table: every entry is complete and consistent with its agent.
 final class AlgorithmRegistryTests: XCTestCase {
     private let registry = AlgorithmRegistry.standard
-    private static let names = ["ppo", "dqn", "a2c", "reinforce", "sac"]
+    private static let names = ["ppo", "dqn", "a2c", "reinforce", "sac", "td3"]
 
     /// Discrete learners are tuned for CartPole-v1, continuous ones for Pendulum-v1.
     func testEveryAlgorithmHasAPresetForTheFirstTaskOfItsKind() {
