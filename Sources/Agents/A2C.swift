@@ -68,12 +68,14 @@ public final class A2C: RegisteredAgent {
 
         /// The rollout buffer and the networks with their gradients and RMSprop's state.
         public func estimatedMemory(for context: AgentContext) -> Double {
-            rolloutBufferBytes(steps: stepsPerRollout, copies: context.copies, observationSize: context.observationSpace.count)
+            rolloutBufferBytes(steps: stepsPerRollout, copies: context.copies, observationSize: context.observationSpace.count,
+                               actionWidth: context.actionSpace.isContinuous ? context.actionCount : 0)
                 + 4 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount + 1)
         }
     }
 
     public static let algorithm = "a2c"
+    public static let actionKinds: ActionKinds = [.discrete, .continuous]
     public static let metricKeys = [
         "charts/learning_rate", "losses/value_loss", "losses/policy_loss", "losses/entropy",
         "losses/explained_variance",
@@ -90,8 +92,19 @@ public final class A2C: RegisteredAgent {
     private let totalSteps: Int
     private var generator: SeededGenerator
 
-    public init(
+    public convenience init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
+        totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
+    ) throws(TrainingError) {
+        try self.init(configuration: configuration, observationSpace: observationSpace,
+                      actionSpace: .discrete(Discrete(actionCount)), copies: copies, totalSteps: totalSteps, seed: seed,
+                      shardSize: shardSize)
+    }
+
+    /// An agent for `actionSpace`: a categorical policy for discrete actions, a diagonal
+    /// Gaussian with a state-independent log σ for continuous ones.
+    public init(
+        configuration: Configuration, observationSpace: Box, actionSpace: ActionSpace, copies: Int,
         totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
         self.shardSize = shardSize
@@ -99,19 +112,20 @@ public final class A2C: RegisteredAgent {
         self.configuration = configuration
         self.totalSteps = totalSteps
         generator = SeededGenerator(seed: seed, stream: 7)
-        network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
+        network = ActorCritic(observationShape: observationSpace.shape, actionSpace: actionSpace,
                               network: configuration.network, orthogonal: configuration.orthogonalInitialization,
                               generator: &generator)
         parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
         optimizer = RMSprop(parameters: network.parameters, learningRate: Float(configuration.learningRate),
                             alpha: Float(configuration.rmspropAlpha), epsilon: Float(configuration.rmspropEpsilon))
         buffer = RolloutBuffer(steps: configuration.stepsPerRollout, copies: copies,
-                               observationSize: observationSpace.count)
+                               observationSize: observationSpace.count,
+                               actionWidth: actionSpace.isContinuous ? actionSpace.width : 0)
     }
 
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try self.init(configuration: configuration, observationSpace: context.observationSpace,
-                      actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
+                      actionSpace: context.actionSpace, copies: context.copies, totalSteps: context.totalSteps,
                       seed: context.seed, shardSize: context.shardSize)
     }
 
@@ -120,7 +134,14 @@ public final class A2C: RegisteredAgent {
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
         let sample = samplePolicy(network, observations: observations, count: count, generator: &generator)
         buffer.storeChoices(observations: observations, sample)
-        for i in 0..<count { actions[i] = sample.actions[i] }
+        writeActions(of: sample, for: network, into: actions)
+    }
+
+    /// The same for a Gaussian policy: aₜ ~ N(μ(sₜ), σ²) stored as drawn, clipped for the environment.
+    public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Float>) {
+        let sample = samplePolicy(network, observations: observations, count: count, generator: &generator)
+        buffer.storeChoices(observations: observations, sample)
+        writeActions(of: sample, for: network, into: actions)
     }
 
     public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
@@ -161,9 +182,10 @@ public final class A2C: RegisteredAgent {
         let shards = Shards(rows: buffer.capacity, shardSize: shardSize)
         let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
             let indices = Array(rows)[...]
-            let (logits, values) = replica(buffer.observationBatch(indices, shape: network.observationShape))
+            let (outputs, values) = replica(buffer.observationBatch(indices, shape: network.observationShape))
             return PolicyGradientLoss.backpropagate(
-                logits: logits, values: values, actions: Array(buffer.actions[rows]), advantages: Array(advantages[rows]),
+                distribution: replica.distribution(outputs), values: values, actions: buffer.policyActions(rows),
+                advantages: Array(advantages[rows]),
                 returns: Array(returns[rows]), entropyCoefficient: c.entropyCoefficient,
                 valueCoefficient: c.valueCoefficient, weight: weight)
         }

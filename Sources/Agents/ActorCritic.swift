@@ -1,28 +1,53 @@
 import Autodiff
+import Environments
 import NeuralNet
 import SeededRandom
 
-/// A policy network (observations → action logits) and a value network (observations →
-/// V(s)), for PPO, A2C and REINFORCE. Vector observations get two separate MLPs
-/// (CleanRL's choice for classic control); image observations share one convolutional
-/// trunk with two heads (MinAtar's and Atari's choice).
+/// A policy network and a value network (observations → V(s)), for PPO, A2C and
+/// REINFORCE. Vector observations get two separate MLPs (CleanRL's choice for classic
+/// control); image observations share one convolutional trunk with two heads (MinAtar's and
+/// Atari's choice).
+///
+/// For discrete actions the policy's outputs are logits of a categorical distribution.
+/// For continuous actions they are the means of a diagonal Gaussian whose log standard
+/// deviation is one learned vector for every state (`logStd`, starting at 0: σ = 1), as in
+/// CleanRL's `ppo_continuous_action.py` and SB3's `DiagGaussianDistribution`.
 public final class ActorCritic {
     public let observationShape: [Int]
+    /// The number of actions (discrete) or of floats in an action (continuous): the
+    /// policy's output width.
     public let actionCount: Int
+    /// The action space the policy acts in.
+    public let actionSpace: ActionSpace
     public let description: String
     /// The shared trunk (images), or nil for separate MLPs.
     private let trunk: Sequential?
     private let policy: Sequential
     private let value: Sequential
+    /// log σ of a Gaussian policy, [actionCount]; nil for a categorical one.
+    public let logStd: Tensor?
 
     /// Builds the networks; with `orthogonal`, hidden layers get gain √2, the policy head
     /// 0.01 and the value head 1 (PPO's standard), otherwise the layers' defaults.
-    public init(
+    public convenience init(
         observationShape: [Int], actionCount: Int, network: NetworkConfiguration, orthogonal: Bool,
         generator: inout SeededGenerator
     ) {
+        self.init(observationShape: observationShape, actionSpace: .discrete(Discrete(actionCount)), network: network,
+                  orthogonal: orthogonal, generator: &generator)
+    }
+
+    /// Builds the networks for `actionSpace`: logits for a discrete space, Gaussian means
+    /// and a log standard deviation for a box.
+    public init(
+        observationShape: [Int], actionSpace: ActionSpace, network: NetworkConfiguration, orthogonal: Bool,
+        generator: inout SeededGenerator
+    ) {
+        let actionCount = actionSpace.width
         self.observationShape = observationShape
         self.actionCount = actionCount
+        self.actionSpace = actionSpace
+        logStd = actionSpace.isContinuous ? .zeros([actionCount], requiresGradient: true) : nil
         let policyHead: Initializer = orthogonal ? .orthogonal(gain: 0.01) : .glorotUniform
         let valueHead: Initializer = orthogonal ? .orthogonal(gain: 1) : .glorotUniform
         if NetworkConfiguration.isImage(observationShape) {
@@ -39,15 +64,25 @@ public final class ActorCritic {
         }
         description = (trunk == nil ? "separate " : "shared ")
             + network.describe(observationShape: observationShape, outputs: actionCount)
+            + (actionSpace.isContinuous ? " gaussian" : "")
     }
 
     private init(replicating source: ActorCritic) {
         observationShape = source.observationShape
         actionCount = source.actionCount
+        actionSpace = source.actionSpace
         description = source.description
         trunk = source.trunk?.replica()
         policy = source.policy.replica()
         value = source.value.replica()
+        logStd = source.logStd?.replica()
+    }
+
+    /// The policy's distribution given its outputs [batch, actionCount] (`callAsFunction`'s
+    /// first result): categorical over logits, or Gaussian around means with σ = e^logStd.
+    public func distribution(_ outputs: Tensor) -> PolicyDistribution {
+        if let logStd { return .gaussian(DiagonalGaussian(mean: outputs, logStandardDeviation: logStd)) }
+        return .categorical(Categorical(logits: outputs))
     }
 
     /// The same networks over the same parameter values, with gradients of their own (one
@@ -79,17 +114,57 @@ public final class ActorCritic {
         if let trunk { all += trunk.namedParameters.map { ("trunk." + $0.name, $0.tensor) } }
         all += policy.namedParameters.map { ("policy." + $0.name, $0.tensor) }
         all += value.namedParameters.map { ("value." + $0.name, $0.tensor) }
+        if let logStd { all.append(("policy.log_std", logStd)) }
         return all
     }
 
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
 
-    /// The greedy action and the policy's probabilities for one observation.
+    /// The greedy action and the policy's probabilities for one observation; for a
+    /// Gaussian policy its mean clipped to the bounds, with σ per dimension.
     public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
         let logits = withoutGradients {
             self.logits(makeObservationBatch(observation, count: 1, shape: observationShape))
         }
+        if let logStd, let box = actionSpace.box {
+            let mean = logits.scalars
+            let values = (0..<actionCount).map { Swift.min(Swift.max(mean[$0], box.low[$0]), box.high[$0]) }
+            return ActionChoice(continuous: values, spreads: logStd.scalars.map { FastMath.exp($0) })
+        }
         let probabilities = withoutGradients { logits.softmax() }.scalars
         return ActionChoice(action: logits.argmaxAlongLastAxis()[0], scores: probabilities, kind: .probabilities)
     }
+}
+
+/// A policy's distribution over a batch of states: categorical over numbered actions, or
+/// a diagonal Gaussian over continuous ones.
+public enum PolicyDistribution {
+    case categorical(Categorical)
+    case gaussian(DiagonalGaussian)
+
+    /// log π(a|s) per row, differentiable, [batch].
+    public func logProbability(of actions: PolicyActions) -> Tensor {
+        switch (self, actions) {
+        case (.categorical(let distribution), .discrete(let actions)):
+            return distribution.logProbability(of: actions)
+        case (.gaussian(let distribution), .continuous(let actions)):
+            return distribution.logProbability(of: actions)
+        default:
+            preconditionFailure("a \(self) policy was given \(actions) actions")
+        }
+    }
+
+    /// The entropy per row, differentiable, [batch].
+    public func entropy() -> Tensor {
+        switch self {
+        case .categorical(let distribution): distribution.entropy()
+        case .gaussian(let distribution): distribution.entropy()
+        }
+    }
+}
+
+/// The actions of a batch: one number per row, or a row of floats per row ([batch, width]).
+public enum PolicyActions {
+    case discrete([Int])
+    case continuous(Tensor)
 }

@@ -11,8 +11,11 @@ public let actingSliceSize = 32
 
 /// What an actor-critic chose for a batch of observations, with what its update needs.
 public struct PolicySample {
-    /// aₜ, one per copy.
+    /// aₜ, one per copy (discrete; empty for continuous actions).
     public var actions: [Int]
+    /// aₜ, `width` floats per copy, as drawn (continuous; empty for discrete actions). The
+    /// environment gets them clipped to its bounds, the update sees them as drawn.
+    public var continuousActions: [Float] = []
     /// log π(aₜ|sₜ).
     public var logProbabilities: [Float]
     /// V(sₜ).
@@ -27,6 +30,10 @@ public struct PolicySample {
 public func samplePolicy(
     _ network: ActorCritic, observations: UnsafeBufferPointer<Float>, count: Int, generator: inout SeededGenerator
 ) -> PolicySample {
+    if let logStd = network.logStd {
+        return sampleGaussianPolicy(network, logStd: logStd, observations: observations, count: count,
+                                    generator: &generator)
+    }
     let width = network.actionCount, size = network.observationShape.reduce(1, *)
     let logProbabilities = Tensor.zeros([count, width]), values = Tensor.zeros([count])
     let slices = Shards(rows: count, shardSize: actingSliceSize)
@@ -44,6 +51,52 @@ public func samplePolicy(
     let actions = Categorical(logProbabilities: logProbabilities).sample(using: &generator)
     let chosen = actions.enumerated().map { row, action in logProbabilities.storage[row * width + action] }
     return PolicySample(actions: actions, logProbabilities: chosen, values: values.scalars)
+}
+
+/// A Gaussian policy's draw for every copy: the means and values on the worker pool in
+/// slices (as `samplePolicy`), then aₜ = μ + σ·ε with ε drawn in copy order, dimension by
+/// dimension, and log π(aₜ|sₜ) from the same formula the update uses.
+private func sampleGaussianPolicy(
+    _ network: ActorCritic, logStd: Tensor, observations: UnsafeBufferPointer<Float>, count: Int,
+    generator: inout SeededGenerator
+) -> PolicySample {
+    let width = network.actionCount, size = network.observationShape.reduce(1, *)
+    let means = Tensor.zeros([count, width]), values = Tensor.zeros([count])
+    let slices = Shards(rows: count, shardSize: actingSliceSize)
+    withoutGradients {
+        parallelForEach(slices.count) { s in
+            let rows = slices.rows(of: s)
+            let batch = makeObservationBatch(
+                UnsafeBufferPointer(rebasing: observations[(rows.lowerBound * size)..<(rows.upperBound * size)]),
+                count: rows.count, shape: network.observationShape)
+            let (sliceMeans, sliceValues) = network(batch)
+            sliceMeans.copyElements(to: means.storage + rows.lowerBound * width)
+            sliceValues.copyElements(to: values.storage + rows.lowerBound)
+        }
+    }
+    let deviations = logStd.scalars.map { FastMath.exp($0) }
+    var actions = [Float](repeating: 0, count: count * width)
+    for i in 0..<(count * width) { actions[i] = means.storage[i] + deviations[i % width] * Float(generator.normal()) }
+    let logProbabilities = withoutGradients {
+        DiagonalGaussian(mean: means, logStandardDeviation: logStd)
+            .logProbability(of: Tensor(shape: [count, width], scalars: actions))
+    }
+    return PolicySample(actions: [], continuousActions: actions, logProbabilities: logProbabilities.scalars,
+                        values: values.scalars)
+}
+
+/// Writes `sample`'s actions for the environments: the numbers, or the floats clipped to
+/// `network`'s box (SB3 clips the same way; the rollout keeps them as drawn).
+func writeActions(of sample: PolicySample, for network: ActorCritic, into actions: UnsafeMutableBufferPointer<Int>) {
+    for i in 0..<sample.actions.count { actions[i] = sample.actions[i] }
+}
+
+func writeActions(of sample: PolicySample, for network: ActorCritic, into actions: UnsafeMutableBufferPointer<Float>) {
+    guard let box = network.actionSpace.box else { preconditionFailure("a discrete policy has no continuous actions") }
+    let width = box.count
+    for i in 0..<sample.continuousActions.count {
+        actions[i] = Swift.min(Swift.max(sample.continuousActions[i], box.low[i % width]), box.high[i % width])
+    }
 }
 
 /// `forward` applied to `count` observations (rows of `shards`) without gradients, on the
@@ -135,12 +188,11 @@ public struct PolicyGradientLoss {
     /// value term when `valueCoefficient` is nil), back-propagated scaled by `weight` (the
     /// shard's share of the rows); returns the terms, scaled the same way.
     static func backpropagate(
-        logits: Tensor, values: Tensor, actions: [Int], advantages: [Float], returns: [Float],
+        distribution: PolicyDistribution, values: Tensor, actions: PolicyActions, advantages: [Float], returns: [Float],
         entropyCoefficient: Double, valueCoefficient: Double?, weight: Float
     ) -> PolicyGradientLoss {
         let advantage = Tensor(shape: [advantages.count], scalars: advantages)
         let target = Tensor(shape: [returns.count], scalars: returns)
-        let distribution = Categorical(logits: logits)
         // The policy gradient: raise log π of actions that did better than expected.
         let policyLoss = -(advantage * distribution.logProbability(of: actions)).mean()
         let valueLoss = square(target - values).mean()

@@ -7,6 +7,10 @@ import SeededRandom
 /// in the form of CleanRL's `ppo.py`: GAE(λ), clipped value loss, entropy bonus, several
 /// epochs of shuffled minibatches, advantage normalisation, global-norm gradient clipping,
 /// linear learning-rate annealing and orthogonal initialisation.
+///
+/// In a continuous action space the policy is a diagonal Gaussian with a state-independent
+/// log standard deviation (CleanRL's `ppo_continuous_action.py`); actions are stored as
+/// drawn and clipped to the bounds only for the environment (SB3's rule).
 public final class PPO: RegisteredAgent {
     public struct Configuration: AlgorithmConfiguration {
         /// Adam's learning rate at the start.
@@ -77,12 +81,14 @@ public final class PPO: RegisteredAgent {
 
         /// The rollout buffer and the networks with their gradients and Adam's moments.
         public func estimatedMemory(for context: AgentContext) -> Double {
-            rolloutBufferBytes(steps: stepsPerRollout, copies: context.copies, observationSize: context.observationSpace.count)
+            rolloutBufferBytes(steps: stepsPerRollout, copies: context.copies, observationSize: context.observationSpace.count,
+                               actionWidth: context.actionSpace.isContinuous ? context.actionCount : 0)
                 + 4 * network.parameterBytes(observationShape: context.observationSpace.shape, outputs: context.actionCount + 1)
         }
     }
 
     public static let algorithm = "ppo"
+    public static let actionKinds: ActionKinds = [.discrete, .continuous]
     public static let metricKeys = [
         "charts/learning_rate", "losses/value_loss", "losses/policy_loss", "losses/entropy",
         "losses/approx_kl", "losses/clipfrac", "losses/explained_variance",
@@ -99,8 +105,17 @@ public final class PPO: RegisteredAgent {
     private let totalSteps: Int
     private var generator: SeededGenerator
 
-    public init(
+    public convenience init(
         configuration: Configuration, observationSpace: Box, actionCount: Int, copies: Int,
+        totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
+    ) throws(TrainingError) {
+        try self.init(configuration: configuration, observationSpace: observationSpace,
+                      actionSpace: .discrete(Discrete(actionCount)), copies: copies, totalSteps: totalSteps, seed: seed,
+                      shardSize: shardSize)
+    }
+
+    public init(
+        configuration: Configuration, observationSpace: Box, actionSpace: ActionSpace, copies: Int,
         totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
         try configuration.validate(copies: copies)
@@ -108,18 +123,19 @@ public final class PPO: RegisteredAgent {
         self.totalSteps = totalSteps
         self.shardSize = shardSize
         generator = SeededGenerator(seed: seed, stream: 7)
-        network = ActorCritic(observationShape: observationSpace.shape, actionCount: actionCount,
+        network = ActorCritic(observationShape: observationSpace.shape, actionSpace: actionSpace,
                               network: configuration.network, orthogonal: true, generator: &generator)
         parallel = DataParallel(network, replica: { $0.replica() }, parameters: \.parameters)
         optimizer = Adam(parameters: network.parameters, learningRate: Float(configuration.learningRate),
                          epsilon: Float(configuration.adamEpsilon))
         buffer = RolloutBuffer(steps: configuration.stepsPerRollout, copies: copies,
-                               observationSize: observationSpace.count)
+                               observationSize: observationSpace.count,
+                               actionWidth: actionSpace.isContinuous ? actionSpace.width : 0)
     }
 
     public convenience init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try self.init(configuration: configuration, observationSpace: context.observationSpace,
-                      actionCount: context.actionCount, copies: context.copies, totalSteps: context.totalSteps,
+                      actionSpace: context.actionSpace, copies: context.copies, totalSteps: context.totalSteps,
                       seed: context.seed, shardSize: context.shardSize)
     }
 
@@ -130,7 +146,14 @@ public final class PPO: RegisteredAgent {
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Int>) {
         let sample = samplePolicy(network, observations: observations, count: count, generator: &generator)
         buffer.storeChoices(observations: observations, sample)
-        for i in 0..<count { actions[i] = sample.actions[i] }
+        writeActions(of: sample, for: network, into: actions)
+    }
+
+    /// The same for a Gaussian policy: aₜ ~ N(μ(sₜ), σ²) stored as drawn, clipped for the environment.
+    public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Float>) {
+        let sample = samplePolicy(network, observations: observations, count: count, generator: &generator)
+        buffer.storeChoices(observations: observations, sample)
+        writeActions(of: sample, for: network, into: actions)
     }
 
     /// Completes the row with rₜ and the episode ends, then updates once the rollout is full.
@@ -175,9 +198,10 @@ public final class PPO: RegisteredAgent {
                 let shards = Shards(rows: minibatchSize, shardSize: shardSize)
                 let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
                     let shardIndices = indices[(indices.startIndex + rows.lowerBound)..<(indices.startIndex + rows.upperBound)]
-                    let (logits, values) = replica(buffer.observationBatch(shardIndices, shape: network.observationShape))
+                    let (outputs, values) = replica(buffer.observationBatch(shardIndices, shape: network.observationShape))
                     let part = Self.loss(
-                        logits: logits, values: values, actions: shardIndices.map { buffer.actions[$0] },
+                        distribution: replica.distribution(outputs), values: values,
+                        actions: buffer.policyActions(shardIndices),
                         oldLogProbabilities: gathered(buffer.logProbabilities, shardIndices),
                         oldValues: gathered(buffer.values, shardIndices),
                         advantages: Tensor(shape: [rows.count], scalars: Array(minibatchAdvantages[rows])),
@@ -259,14 +283,13 @@ public final class PPO: RegisteredAgent {
         }
     }
 
-    /// The loss from the networks' outputs on a minibatch (`logits` [B, actions], `values`
-    /// [B]) and what the rollout recorded, following CleanRL's `ppo.py` line for line.
+    /// The loss from the networks' outputs on a minibatch (the policy's `distribution`,
+    /// `values` [B]) and what the rollout recorded, following CleanRL's `ppo.py` line for line.
     static func loss(
-        logits: Tensor, values: Tensor, actions: [Int], oldLogProbabilities: Tensor, oldValues: Tensor,
-        advantages advantage: Tensor, returns targets: Tensor, configuration c: Configuration
+        distribution: PolicyDistribution, values: Tensor, actions: PolicyActions, oldLogProbabilities: Tensor,
+        oldValues: Tensor, advantages advantage: Tensor, returns targets: Tensor, configuration c: Configuration
     ) -> Loss {
         let clip = Float(c.clipCoefficient)
-        let distribution = Categorical(logits: logits)
         let logRatio = distribution.logProbability(of: actions) - oldLogProbabilities
         let ratio = exp(logRatio)
 

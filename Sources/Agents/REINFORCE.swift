@@ -203,7 +203,8 @@ public final class REINFORCE: RegisteredAgent {
         let parts = parallel.computeGradients(over: shards) { replica, rows, weight in
             let (logits, values) = replica(observations.rows(rows))
             return PolicyGradientLoss.backpropagate(
-                logits: logits, values: values, actions: Array(actions[rows]), advantages: Array(advantages[rows]),
+                distribution: .categorical(Categorical(logits: logits)), values: values, actions: .discrete(Array(actions[rows])),
+                advantages: Array(advantages[rows]),
                 returns: Array(returns[rows]), entropyCoefficient: c.entropyCoefficient,
                 valueCoefficient: c.useBaseline ? c.valueCoefficient : nil, weight: weight)
         }

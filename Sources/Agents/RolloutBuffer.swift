@@ -13,8 +13,12 @@ public final class RolloutBuffer {
     public let observationSize: Int
     /// Observations sₜ, `steps × copies × observationSize`.
     public var observations: [Float]
-    /// Actions aₜ.
+    /// Actions aₜ (discrete spaces; empty otherwise).
     public var actions: [Int]
+    /// Floats per continuous action; 0 for discrete spaces.
+    public let actionWidth: Int
+    /// Continuous actions aₜ as drawn, `actionWidth` floats each (empty for discrete spaces).
+    public var continuousActions: [Float]
     /// log π(aₜ|sₜ) when the action was chosen.
     public var logProbabilities: [Float]
     /// V(sₜ) when the action was chosen.
@@ -26,13 +30,15 @@ public final class RolloutBuffer {
     /// The row being filled: vector steps stored so far.
     public private(set) var position = 0
 
-    public init(steps: Int, copies: Int, observationSize: Int) {
+    public init(steps: Int, copies: Int, observationSize: Int, actionWidth: Int = 0) {
         precondition(steps > 0 && copies > 0, "a rollout needs at least one step and one copy")
         self.steps = steps
         self.copies = copies
         self.observationSize = observationSize
+        self.actionWidth = actionWidth
         observations = Array(repeating: 0, count: steps * copies * observationSize)
-        actions = Array(repeating: 0, count: steps * copies)
+        actions = Array(repeating: 0, count: actionWidth == 0 ? steps * copies : 0)
+        continuousActions = Array(repeating: 0, count: steps * copies * actionWidth)
         logProbabilities = Array(repeating: 0, count: steps * copies)
         values = Array(repeating: 0, count: steps * copies)
         rewards = Array(repeating: 0, count: steps * copies)
@@ -52,8 +58,12 @@ public final class RolloutBuffer {
         observations.withUnsafeMutableBufferPointer { buffer in
             (buffer.baseAddress! + base * observationSize).update(from: source.baseAddress!, count: copies * observationSize)
         }
+        if actionWidth > 0 {
+            continuousActions.replaceSubrange((base * actionWidth)..<((base + copies) * actionWidth),
+                                              with: sample.continuousActions)
+        }
         for i in 0..<copies {
-            actions[base + i] = sample.actions[i]
+            if actionWidth == 0 { actions[base + i] = sample.actions[i] }
             logProbabilities[base + i] = sample.logProbabilities[i]
             values[base + i] = sample.values[i]
         }
@@ -72,6 +82,15 @@ public final class RolloutBuffer {
 
     /// Empties the buffer (storage is kept).
     public func reset() { position = 0 }
+
+    /// The actions at the given flat indices, as the policy's loss takes them.
+    public func policyActions(_ indices: some Collection<Int>) -> PolicyActions {
+        guard actionWidth > 0 else { return .discrete(indices.map { actions[$0] }) }
+        var rows = [Float]()
+        rows.reserveCapacity(indices.count * actionWidth)
+        for index in indices { rows += continuousActions[(index * actionWidth)..<((index + 1) * actionWidth)] }
+        return .continuous(Tensor(shape: [indices.count, actionWidth], scalars: rows))
+    }
 
     /// The observations at the given flat indices as a batch tensor [indices.count] + shape.
     public func observationBatch(_ indices: ArraySlice<Int>, shape: [Int]) -> Tensor {
@@ -96,7 +115,9 @@ extension RolloutBuffer {
         let n = position * copies
         func entry(_ values: [Float], _ shape: [Int]) -> SafeTensors.Entry { SafeTensors.Entry(shape: shape, scalars: values) }
         checkpoint.tensors["rollout.observations"] = entry(Array(observations[0..<(n * observationSize)]), [n, observationSize])
-        checkpoint.tensors["rollout.actions"] = entry(actions[0..<n].map(Float.init), [n])
+        checkpoint.tensors["rollout.actions"] = actionWidth == 0
+            ? entry(actions[0..<n].map(Float.init), [n])
+            : entry(Array(continuousActions[0..<(n * actionWidth)]), [n, actionWidth])
         checkpoint.tensors["rollout.log_probabilities"] = entry(Array(logProbabilities[0..<n]), [n])
         checkpoint.tensors["rollout.values"] = entry(Array(values[0..<n]), [n])
         checkpoint.tensors["rollout.rewards"] = entry(Array(rewards[0..<n]), [n])
@@ -111,14 +132,19 @@ extension RolloutBuffer {
         let rows = try checkpoint.integer("rollout.position", in: 1...(steps - 1))
         let n = rows * copies
         let savedObservations = try checkpoint.scalars("rollout.observations", shape: [n, observationSize])
-        let savedActions = try checkpoint.actions("rollout.actions", count: n, actionCount: actionCount)
+        let savedActions = actionWidth == 0 ? try checkpoint.actions("rollout.actions", count: n, actionCount: actionCount) : []
+        let savedContinuous = actionWidth == 0 ? [] : try checkpoint.scalars("rollout.actions", shape: [n, actionWidth])
         let savedLogProbabilities = try checkpoint.scalars("rollout.log_probabilities", shape: [n])
         let savedValues = try checkpoint.scalars("rollout.values", shape: [n])
         let savedRewards = try checkpoint.scalars("rollout.rewards", shape: [n])
         let savedEnded = try checkpoint.scalars("rollout.episode_ended", shape: [n])
         return { [self] in
             observations.replaceSubrange(0..<(n * observationSize), with: savedObservations)
-            actions.replaceSubrange(0..<n, with: savedActions)
+            if actionWidth == 0 {
+                actions.replaceSubrange(0..<n, with: savedActions)
+            } else {
+                continuousActions.replaceSubrange(0..<(n * actionWidth), with: savedContinuous)
+            }
             logProbabilities.replaceSubrange(0..<n, with: savedLogProbabilities)
             values.replaceSubrange(0..<n, with: savedValues)
             rewards.replaceSubrange(0..<n, with: savedRewards)
@@ -129,9 +155,10 @@ extension RolloutBuffer {
 }
 
 /// The bytes a rollout buffer of `steps × copies` transitions holds: the observation, the
-/// log-probability, value and reward (Float), the action (Int) and the episode flag.
-public func rolloutBufferBytes(steps: Int, copies: Int, observationSize: Int) -> Double {
-    Double(steps) * Double(copies) * (Double(observationSize + 3) * 4 + 8 + 1)
+/// log-probability, value and reward (Float), the action (an Int, or `actionWidth` floats)
+/// and the episode flag.
+public func rolloutBufferBytes(steps: Int, copies: Int, observationSize: Int, actionWidth: Int = 0) -> Double {
+    Double(steps) * Double(copies) * (Double(observationSize + 3) * 4 + (actionWidth == 0 ? 8 : 4 * Double(actionWidth)) + 1)
 }
 
 /// `values[indices]` as a 1-D tensor.

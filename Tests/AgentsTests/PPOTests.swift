@@ -209,7 +209,7 @@ final class PPOTests: XCTestCase {
         let values = Tensor(shape: [4], scalars: [1, 0.3, -1, 2])
         let oldValues = Tensor(shape: [4], scalars: [0.5, 0, -1, 1])
         let returns = Tensor(shape: [4], scalars: [2, 0, 0, 3])
-        let loss = PPO.loss(logits: logits, values: values, actions: actions,
+        let loss = PPO.loss(distribution: .categorical(Categorical(logits: logits)), values: values, actions: .discrete(actions),
                             oldLogProbabilities: Tensor(shape: [4], scalars: oldLogProbabilities), oldValues: oldValues,
                             advantages: Tensor(shape: [4], scalars: advantages), returns: returns, configuration: c)
 
@@ -237,9 +237,72 @@ final class PPOTests: XCTestCase {
         }
 
         c.clipValueLoss = false
-        let plain = PPO.loss(logits: logits, values: values, actions: actions,
+        let plain = PPO.loss(distribution: .categorical(Categorical(logits: logits)), values: values, actions: .discrete(actions),
                              oldLogProbabilities: Tensor(shape: [4], scalars: oldLogProbabilities), oldValues: oldValues,
                              advantages: Tensor(shape: [4], scalars: advantages), returns: returns, configuration: c)
         XCTAssertEqual(plain.value.scalar, 0.38625, accuracy: 1e-5)
+    }
+
+    /// The clipped surrogate for a Gaussian policy, against the same terms worked out by
+    /// hand: log π(a) = −(a − μ)²/(2σ²) − log σ − ½log 2π, ratios, the clipped samples, the
+    /// entropy ½ + ½log 2π + log σ, and the policy loss's gradients with respect to μ and log σ.
+    func testGaussianSurrogateMatchesTheTermsWorkedOutByHand() throws {
+        let means: [Float] = [0.2, -0.5, 1.0], actions: [Float] = [0.0, -0.9, 1.4]
+        let oldLogProbabilities: [Float] = [-0.8, -1.0, -0.2], advantages: [Float] = [1.0, -0.5, 2.0]
+        let logSigma: Float = -0.3
+        let mean = Tensor(shape: [3, 1], scalars: means, requiresGradient: true)
+        let logStd = Tensor(shape: [1], scalars: [logSigma], requiresGradient: true)
+        var c = PPO.Configuration()
+        c.clipCoefficient = 0.2
+        c.entropyCoefficient = 0.01
+        c.valueCoefficient = 0.5
+        let values = Tensor(shape: [3], scalars: [0, 0, 0])
+        let loss = PPO.loss(
+            distribution: .gaussian(DiagonalGaussian(mean: mean, logStandardDeviation: logStd)), values: values,
+            actions: .continuous(Tensor(shape: [3, 1], scalars: actions)),
+            oldLogProbabilities: Tensor(shape: [3], scalars: oldLogProbabilities), oldValues: values,
+            advantages: Tensor(shape: [3], scalars: advantages), returns: values, configuration: c)
+
+        let sigma = exp(Double(logSigma))
+        var policyLoss = 0.0, clipped = 0.0
+        var meanGradient = [Double](repeating: 0, count: 3), logStdGradient = 0.0
+        for j in 0..<3 {
+            let d = Double(actions[j] - means[j])
+            let logp = -d * d / (2 * sigma * sigma) - Double(logSigma) - 0.5 * log(2 * Double.pi)
+            let ratio = exp(logp - Double(oldLogProbabilities[j]))
+            let a = Double(advantages[j])
+            let plain = -a * ratio, bounded = -a * min(max(ratio, 0.8), 1.2)
+            policyLoss += max(plain, bounded) / 3
+            if abs(ratio - 1) > 0.2 { clipped += 1 }
+            // The gradient flows only where the plain term is the larger (or the ratio is inside the clip).
+            if plain >= bounded || abs(ratio - 1) <= 0.2 {
+                meanGradient[j] = -a * ratio / 3 * d / (sigma * sigma)
+                logStdGradient += -a * ratio / 3 * (d * d / (sigma * sigma) - 1)
+            }
+        }
+        XCTAssertEqual(Double(loss.policy.scalar), policyLoss, accuracy: 1e-5)
+        XCTAssertEqual(loss.clipFraction, clipped / 3)
+        XCTAssertGreaterThan(clipped, 0, "the example exercises the clip")
+        XCTAssertLessThan(clipped, 3, "and the unclipped gradient")
+        XCTAssertEqual(Double(loss.entropy.scalar), 0.5 + 0.5 * log(2 * Double.pi) + Double(logSigma), accuracy: 1e-6)
+
+        loss.policy.backward()
+        let gotMean = try XCTUnwrap(mean.gradient), gotLogStd = try XCTUnwrap(logStd.gradient)
+        for j in 0..<3 { XCTAssertEqual(Double(gotMean[j]), meanGradient[j], accuracy: 1e-5, "∂/∂μ \(j)") }
+        XCTAssertEqual(Double(gotLogStd[0]), logStdGradient, accuracy: 1e-5, "∂/∂log σ")
+    }
+
+    /// A continuous PPO agent stores the actions as drawn and hands the environment the same
+    /// draws clipped to the bounds.
+    func testGaussianPolicyClipsOnlyWhatTheEnvironmentGets() throws {
+        let agent = try PPO(configuration: smallConfiguration(), observationSpace: Box(low: -1, high: 1, shape: [2]),
+                            actionSpace: .box(Box(low: -0.1, high: 0.1, shape: [1])), copies: 8, totalSteps: 100, seed: 2)
+        let observations = [Float](repeating: 0.5, count: 16)
+        let actions = UnsafeMutableBufferPointer<Float>.allocate(capacity: 8)
+        defer { actions.deallocate() }
+        observations.withUnsafeBufferPointer { agent.act(on: $0, count: 8, into: actions) }
+        let stored = Array(agent.bufferForTesting.continuousActions[0..<8])
+        XCTAssertTrue(stored.contains { abs($0) > 0.1 }, "σ = 1 draws beyond ±0.1: \(stored)")
+        for i in 0..<8 { XCTAssertEqual(actions[i], min(max(stored[i], -0.1), 0.1)) }
     }
 }
