@@ -236,6 +236,20 @@ extension A2C {
             // Without the entropy bonus the agent learns to stand still.
             AlgorithmPreset(for: PresetEnvironments.cliff, steps: 300_000, copies: 8, checkpointInterval: 75_000,
                             configuration: Configuration().with { $0.entropyCoefficient = 0.05 }),
+            // rl-baselines3-zoo's Pendulum-v1 settings without gSDE: 8 copies × 8 steps, observations
+            // and rewards normalised, λ 0.9, no entropy bonus, raw advantages, 1,000,000 steps.
+            AlgorithmPreset(for: PresetEnvironments.pendulum, steps: 1_000_000, copies: 8, checkpointInterval: 100_000,
+                            wrappers: EnvironmentWrappers().with {
+                $0.normalizeObservations = true
+                $0.normalizeRewards = true
+            }, configuration: Configuration().with {
+                $0.stepsPerRollout = 8
+                $0.gaeLambda = 0.9
+                $0.entropyCoefficient = 0
+                $0.learningRate = 7e-4
+                $0.annealLearningRate = true
+                $0.normalizeAdvantages = false
+            }),
             AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 16, checkpointInterval: 500_000,
                             configuration: Configuration().with {
                 $0.entropyCoefficient = 0.01

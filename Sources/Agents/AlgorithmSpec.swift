@@ -111,15 +111,18 @@ public struct AlgorithmPreset<Configuration>: Sendable where Configuration: Send
     public var checkpointInterval: Int
     /// The algorithm's settings.
     public var configuration: Configuration
+    /// The wrappers around the environments (normalisation, action bounds).
+    public var wrappers: EnvironmentWrappers
 
     public init(
         for environments: [String], steps: Int, copies: Int, checkpointInterval: Int = 100_000,
-        configuration: Configuration
+        wrappers: EnvironmentWrappers = EnvironmentWrappers(), configuration: Configuration
     ) {
         self.environments = environments
         self.steps = steps
         self.copies = copies
         self.checkpointInterval = checkpointInterval
+        self.wrappers = wrappers
         self.configuration = configuration
     }
 }
@@ -163,7 +166,8 @@ public struct AlgorithmSpec: Sendable {
     ) {
         func erased(_ preset: AlgorithmPreset<Algorithm.Configuration>) -> AlgorithmPreset<any AlgorithmConfiguration> {
             AlgorithmPreset(for: preset.environments, steps: preset.steps, copies: preset.copies,
-                            checkpointInterval: preset.checkpointInterval, configuration: preset.configuration)
+                            checkpointInterval: preset.checkpointInterval, wrappers: preset.wrappers,
+                            configuration: preset.configuration)
         }
         name = Algorithm.algorithm
         self.summary = summary

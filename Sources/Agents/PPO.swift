@@ -392,6 +392,21 @@ extension PPO {
                 $0.annealLearningRate = false  // SB3's defaults: a constant rate, no value clipping
                 $0.clipValueLoss = false
             }),
+            // rl-baselines3-zoo's Pendulum-v1 settings without gSDE (which AgentLab lacks):
+            // 4 copies × 1,024 steps in minibatches of 64, 10 epochs, γ 0.9, a constant 1e-3;
+            // 300,000 steps (rl-zoo's 100,000 lean on gSDE's exploration).
+            AlgorithmPreset(for: PresetEnvironments.pendulum, steps: 300_000, copies: 4, checkpointInterval: 50_000,
+                            configuration: Configuration().with {
+                $0.stepsPerRollout = 1_024
+                $0.minibatches = 64
+                $0.epochs = 10
+                $0.gamma = 0.9
+                $0.gaeLambda = 0.95
+                $0.entropyCoefficient = 0
+                $0.learningRate = 1e-3
+                $0.annealLearningRate = false
+                $0.clipValueLoss = false
+            }),
             // PureJaxRL's MinAtar setting: 64 copies, 128 steps, 4 epochs of 8 minibatches.
             AlgorithmPreset(for: PresetEnvironments.minAtar, steps: 5_000_000, copies: 64, checkpointInterval: 500_000,
                             configuration: Configuration().with {

@@ -85,7 +85,7 @@ struct EvalCommand: ParsableCommand {
             let start = monotonicNanoseconds()
             let results: [EpisodeRecord]
             do {
-                results = try evaluate(run.agent, makeEnvironment: { spec.makeEnvironment() }, episodes: episodes,
+                results = try evaluate(run.agent, makeEnvironment: run.environmentFactory, episodes: episodes,
                                        seed: seed, stochastic: stochastic, maxSteps: maxSteps)
             } catch {
                 throw UsageError("\(run.folder.path): \(error.description)")

@@ -36,7 +36,7 @@ func resolvePlaybackTarget(_ target: String, policy: PolicyChoice, seed: UInt64)
         let run: TrainedRun
         do { run = try TrainedRun(target) } catch { throw UsageError(error.description) }
         return PlaybackTarget(
-            environment: run.spec.makeEnvironment(), advisor: AgentAdvisor(agent: run.agent),
+            environment: run.makeEnvironment(), advisor: AgentAdvisor(agent: run.agent),
             title: "\(run.configuration.environment) · \(run.configuration.algorithm)",
             environmentID: run.configuration.environment,
             description: "\(run.configuration.algorithm) · step \(run.info.step) · seed \(seed)")

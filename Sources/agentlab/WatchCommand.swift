@@ -45,7 +45,7 @@ struct WatchCommand: ParsableCommand {
             stepsPerSecond: window.fps ?? defaultStepsPerSecond(for: id), seed: window.seed, restartsAutomatically: true,
             screenshotDirectory: window.screenshots, command: "agentlab watch", maxEpisodes: episodes)
         let summary = try reportingViewerErrors {
-            try watchEpisodes(environment: trained.spec.makeEnvironment(), advisor: AgentAdvisor(agent: trained.agent),
+            try watchEpisodes(environment: trained.makeEnvironment(), advisor: AgentAdvisor(agent: trained.agent),
                               options: options)
         }
         for (i, episode) in summary.episodes.enumerated() {

@@ -39,6 +39,8 @@ final class SceneRendererTests: XCTestCase {
 
             var expectedReturn = 0.0
             var lastAction: Int?
+            var lastValues: [Float]?
+            let box = environment.actionSpace.box
             for step in 0...6 {
                 let panel = PanelModel(session: session, title: spec.id, status: "test", help: [])
                 let canvas = renderer.render(frame: session.render(), panel: panel)
@@ -60,11 +62,21 @@ final class SceneRendererTests: XCTestCase {
                 XCTAssertEqual(panel.episode, 1, spec.id)
                 XCTAssertEqual(panel.step, step, spec.id)
                 XCTAssertEqual(panel.episodeReturn, expectedReturn, spec.id)
-                XCTAssertEqual(panel.lastActionName, lastAction.map { environment.actionNames[$0] }, spec.id)
+                let lastName = box == nil
+                    ? lastAction.map { environment.actionNames[$0] }
+                    : lastValues.map { "[" + $0.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "]" }
+                XCTAssertEqual(panel.lastActionName, lastName, spec.id)
                 XCTAssertEqual(panel.statLines.map(\.value),
-                               ["1", "\(step)", PanelModel.format(expectedReturn), lastAction.map { environment.actionNames[$0] } ?? "–"])
+                               ["1", "\(step)", PanelModel.format(expectedReturn), lastName ?? "–"])
                 XCTAssertEqual(panel.rows.map(\.name), environment.actionNames)
-                if step > 0 {
+                if step > 0, let box, let values = lastValues {
+                    // A random continuous player: each bar filled to where its value lies in the bounds.
+                    for (j, row) in panel.rows.enumerated() {
+                        let expected = Double((values[j] - box.low[j]) / (box.high[j] - box.low[j]))
+                        XCTAssertEqual(row.barFraction!, expected, accuracy: 1e-6, spec.id)
+                        XCTAssertEqual(row.scoreText, String(format: "%.2f", values[j]), spec.id)
+                    }
+                } else if step > 0 {
                     // A random policy: uniform probabilities, the played action highlighted.
                     let uniform = 1 / Double(environment.actionSpace.width)
                     for row in panel.rows { XCTAssertEqual(row.barFraction!, uniform, accuracy: 1e-6) }
@@ -72,10 +84,11 @@ final class SceneRendererTests: XCTestCase {
                 }
                 if session.isEpisodeOver { break }
                 try session.advance()
-                let action = session.lastAdvice!.action
-                let result = try reference.step(action)
+                let advice = session.lastAdvice!
+                let result = box == nil ? try reference.step(advice.action) : try reference.step(advice.values)
                 expectedReturn += Double(result.reward)
-                lastAction = action
+                lastAction = advice.action
+                lastValues = advice.values
                 XCTAssertEqual(session.observation, result.observation, spec.id)
             }
         }

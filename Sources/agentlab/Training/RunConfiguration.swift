@@ -29,6 +29,9 @@ struct RunConfiguration: Codable, Equatable {
     /// Rows per data-parallel gradient shard (`AgentContext.shardSize`): minibatches are
     /// cut into ⌈rows / shard_size⌉ pieces that run on the worker pool.
     var shardSize = defaultShardSize
+    /// The wrappers around the environments: action clipping or rescaling, observation and
+    /// reward normalisation (`EnvironmentWrappers`).
+    var wrappers = EnvironmentWrappers()
     /// The algorithm's settings (its `Configuration`).
     var settings: any AlgorithmConfiguration = PPO.Configuration()
 
@@ -36,7 +39,7 @@ struct RunConfiguration: Codable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case environment, algorithm, steps, seed, environments
         case checkpointInterval = "checkpoint_interval", saveReplay = "save_replay"
-        case threads, shardSize = "shard_size"
+        case threads, shardSize = "shard_size", wrappers
     }
 
     init() {}
@@ -49,6 +52,7 @@ struct RunConfiguration: Codable, Equatable {
         steps = preset.steps
         environments = preset.copies
         checkpointInterval = preset.checkpointInterval
+        wrappers = preset.wrappers
         settings = preset.configuration
     }
 
@@ -69,6 +73,8 @@ struct RunConfiguration: Codable, Equatable {
         // Absent from the config.yaml of runs older than the worker pool.
         threads = try run.decodeIfPresent(Int.self, forKey: .threads) ?? 0
         shardSize = try run.decodeIfPresent(Int.self, forKey: .shardSize) ?? defaultShardSize
+        // Absent from the config.yaml of runs older than the wrappers.
+        wrappers = try run.decodeIfPresent(EnvironmentWrappers.self, forKey: .wrappers) ?? EnvironmentWrappers()
         let spec: AlgorithmSpec
         do { spec = try AlgorithmRegistry.standard.spec(named: algorithm) } catch {
             throw ConfigurationError.invalidValue(key: "algorithm", reason: error.description)
@@ -95,6 +101,7 @@ struct RunConfiguration: Codable, Equatable {
         try run.encode(saveReplay, forKey: .saveReplay)
         try run.encode(threads, forKey: .threads)
         try run.encode(shardSize, forKey: .shardSize)
+        try run.encode(wrappers, forKey: .wrappers)
         var sections = encoder.container(keyedBy: SectionKey.self)
         try sections.encode(settings, forKey: SectionKey(algorithm))
     }
@@ -103,6 +110,7 @@ struct RunConfiguration: Codable, Equatable {
         a.environment == b.environment && a.algorithm == b.algorithm && a.steps == b.steps && a.seed == b.seed
             && a.environments == b.environments && a.checkpointInterval == b.checkpointInterval
             && a.saveReplay == b.saveReplay && a.threads == b.threads && a.shardSize == b.shardSize
+            && a.wrappers == b.wrappers
             && a.settings.isEqual(to: b.settings)
     }
 
@@ -160,6 +168,7 @@ struct RunConfiguration: Codable, Equatable {
         try Require.count("checkpoint_interval", checkpointInterval, in: 1...Self.maximumSteps)
         try Require.count("threads", threads, in: 0...Self.maximumThreads)
         try Require.count("shard_size", shardSize, in: 1...1_000_000)
+        try wrappers.validate()
         try settings.validate(copies: environments)
     }
 
@@ -173,6 +182,14 @@ struct RunConfiguration: Codable, Equatable {
     static let maximumSteps = 1_000_000_000_000
 
     /// Builds the agent the configuration describes, through the algorithm's registry entry.
+    /// One environment as the run's agent sees it (action wrappers included, normalisation
+    /// not: that is the vector's, or frozen statistics at evaluation).
+    func makeEnvironment(from spec: EnvironmentSpec) throws(TrainingError) -> any Environment {
+        let environment = spec.makeEnvironment()
+        try wrappers.validate(for: environment.actionSpace, environment: spec.id)
+        return wrappers.wrapActions(of: environment)
+    }
+
     func makeAgent(observationSpace: Box, actionSpace: ActionSpace) throws(TrainingError) -> any Agent {
         try algorithmSpec.makeAgent(settings, context: AgentContext(
             observationSpace: observationSpace, actionSpace: actionSpace, copies: environments, totalSteps: steps,

@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Foundation
 import NeuralNet
 
@@ -21,11 +22,15 @@ struct SavedCheckpoint {
     var metrics: String?
     /// The vector environment's saved state (nil when it could not be saved).
     var environments: Data?
+    /// The normalisation statistics (nil when the run normalises nothing): evaluation
+    /// applies them frozen, even when the environments' state could not be saved.
+    var normalization: NormalizedVectorEnvironment.Statistics?
     /// FNV-1a hash of the file's bytes (set when read).
     var hash: String = ""
 
     init(agent: AgentCheckpoint, info: CheckpointInfo, configuration: RunConfiguration, session: SessionState,
-         metrics: String, environments: Data?) {
+         metrics: String, environments: Data?, normalization: NormalizedVectorEnvironment.Statistics? = nil) {
+        self.normalization = normalization
         self.agent = agent
         self.info = info
         // How many threads trained a run does not change its results, so it stays out of the
@@ -52,6 +57,7 @@ struct SavedCheckpoint {
         metadata["agentlab.configuration"] = configuration.flatMap { try? Self.json($0) }
         metadata["agentlab.session"] = session.flatMap { try? Self.json($0) }
         metadata["agentlab.metrics"] = metrics
+        metadata["agentlab.normalization"] = normalization.flatMap { try? Self.json($0) }
         if let environments {
             let text = String(decoding: environments, as: UTF8.self)
             metadata["agentlab.environments"] = text
@@ -82,6 +88,19 @@ struct SavedCheckpoint {
         configuration = try Self.decoded(RunConfiguration.self, from: own["agentlab.configuration"], key: "configuration")
         session = try Self.decoded(SessionState.self, from: own["agentlab.session"], key: "session")
         metrics = own["agentlab.metrics"]
+        if own["agentlab.normalization"] != nil {
+            let statistics = try Self.decoded(NormalizedVectorEnvironment.Statistics.self, from: own["agentlab.normalization"],
+                                              key: "normalization")
+            let sizes = [statistics.observations?.elementCount, statistics.returns?.elementCount].compactMap { $0 }
+            guard sizes.allSatisfy({ $0 <= 1 << 24 }), statistics.returns.map({ $0.elementCount == 1 }) ?? true,
+                  statistics.runningReturns.allSatisfy(\.isFinite),
+                  statistics.observations.map({ $0.mean.allSatisfy(\.isFinite) && $0.variance.allSatisfy(\.isFinite) }) ?? true
+            else {
+                throw .valueOutOfRange(name: "agentlab.normalization", value: "statistics of \(sizes) elements",
+                                       expected: "finite statistics, one element for the returns")
+            }
+            normalization = statistics
+        }
         if let text = own["agentlab.environments"] {
             let data = Data(text.utf8)
             guard own["agentlab.environments_hash"] == fnv1a64Hex(data) else {

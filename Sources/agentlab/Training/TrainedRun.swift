@@ -12,6 +12,8 @@ struct TrainedRun {
     /// FNV-1a hash of checkpoint.safetensors.
     let checkpointHash: String
     let spec: EnvironmentSpec
+    /// The normalisation statistics saved with the checkpoint (nil when the run normalises nothing).
+    let normalization: NormalizedVectorEnvironment.Statistics?
 
     /// Loads and checks everything before anything runs: a missing, corrupt or mismatched
     /// checkpoint (another environment, another network) is an error naming both sides.
@@ -34,7 +36,17 @@ struct TrainedRun {
         } catch {
             throw .mismatch("the run's environment is unusable: \(error)")
         }
-        let environment = spec.makeEnvironment()
+        normalization = saved.normalization
+        if configuration.wrappers.normalizeObservations, saved.normalization?.observations == nil {
+            throw .mismatch("\(folder.path)'s config.yaml normalises observations, but its checkpoint holds no "
+                + "statistics to normalise them with; train the run again")
+        }
+        let environment: any Environment
+        do {
+            environment = try configuration.makeEnvironment(from: spec)
+        } catch {
+            throw .mismatch("the run's config.yaml is invalid: \(error)")
+        }
         do {
             agent = try configuration.makeAgent(observationSpace: environment.observationSpace,
                                                 actionSpace: environment.actionSpace)
@@ -50,5 +62,15 @@ struct TrainedRun {
         } catch {
             throw .checkpoint(folder.checkpointURL.path, error)
         }
+    }
+
+    /// A fresh environment as the agent was trained to see it: the run's action wrappers,
+    /// and its saved observation statistics applied frozen (evaluation, watching, recording).
+    func makeEnvironment() -> any Environment { environmentFactory() }
+
+    /// `makeEnvironment()` as a closure that threads may share.
+    var environmentFactory: @Sendable () -> any Environment {
+        let (wrappers, spec, statistics) = (configuration.wrappers, spec, normalization)
+        return { wrappers.wrapForEvaluation(spec.makeEnvironment(), statistics: statistics) }
     }
 }

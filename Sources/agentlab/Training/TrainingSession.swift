@@ -63,7 +63,8 @@ final class TrainingSession {
         self.configuration = configuration
         self.folder = folder
         spec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
-        environments = makeVectorEnvironment(spec.makeEnvironment(), count: configuration.environments)
+        environments = configuration.wrappers.wrapNormalization(
+            of: makeVectorEnvironment(try configuration.makeEnvironment(from: spec), count: configuration.environments))
         let algorithm = try configuration.algorithmSpec
         agent = try configuration.makeAgent(observationSpace: environments.observationSpace,
                                             actionSpace: environments.actionSpace)
@@ -101,6 +102,11 @@ final class TrainingSession {
                     + "agent refills it from scratch"
             }
         } else {
+            // The statistics travel beside the state too, so normalisation continues.
+            if let normalized = environments as? NormalizedVectorEnvironment, let statistics = saved.normalization {
+                normalized.statistics.observations = statistics.observations
+                normalized.statistics.returns = statistics.returns
+            }
             // Without the environments' state, start fresh episodes, seeded from the run's
             // seed and the step so a resumed run is itself reproducible.
             loop = EnvironmentLoop(environments: environments, agent: agent,
@@ -236,7 +242,8 @@ final class TrainingSession {
         do {
             try folder.saveCheckpoint(SavedCheckpoint(
                 agent: agent.checkpoint(), info: info, configuration: configuration, session: state, metrics: csv,
-                environments: environments.savedState()))
+                environments: environments.savedState(),
+                normalization: (environments as? NormalizedVectorEnvironment)?.statistics))
             try writeMetricsAndPlot(csv: csv)
         } catch RunFolderError.unwritable(let path, let reason) {
             let previous = FileManager.default.fileExists(atPath: folder.checkpointURL.path)
