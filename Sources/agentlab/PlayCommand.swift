@@ -34,6 +34,10 @@ struct PlayCommand: ParsableCommand {
 
     func run() throws {
         let environment = try makeEnvironment(id: id)
+        if let box = environment.actionSpace.box {
+            throw UsageError("\(id) takes continuous actions (\(box)), which the keyboard cannot give; watch a trained "
+                + "agent with `agentlab watch RUN`, or a random one with `agentlab watch \(id)`")
+        }
         let idle: KeyboardAdvisor.Idle? = id.hasPrefix("GridWorld") ? .wait : nil
         let keyboard = KeyboardAdvisor(actionNames: environment.actionNames, idle: idle)
         if keyboard.bindings.isEmpty {
