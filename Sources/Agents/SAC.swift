@@ -428,6 +428,21 @@ extension SAC {
                             configuration: Configuration().with {
                 $0.learningRate = 1e-3
             }),
+            // rl-zoo: 50,000 steps, a fixed α of 0.1, 32 gradient steps every 32 steps, γ 0.9999,
+            // τ 0.01, [64, 64] (its log_std_init of −3.67 belongs to gSDE and is left out).
+            AlgorithmPreset(for: PresetEnvironments.mountainCarContinuous, steps: 50_000, copies: 1,
+                            checkpointInterval: 10_000, configuration: Configuration().with {
+                $0.learningRate = 3e-4
+                $0.bufferSize = 50_000
+                $0.batchSize = 512
+                $0.entropyCoefficient = 0.1
+                $0.trainFrequency = 32
+                $0.gradientSteps = 32
+                $0.gamma = 0.9999
+                $0.tau = 0.01
+                $0.learningStarts = 0
+                $0.network = NetworkConfiguration(hiddenSizes: [64, 64], activation: .relu)
+            }),
         ],
         fallback: AlgorithmPreset(for: [], steps: 1_000_000, copies: 1, configuration: Configuration()))
 }

@@ -17,6 +17,14 @@ public struct PanelModel: Equatable, Sendable {
         public var isNegative: Bool
         /// This is the action that was played.
         public var isChosen: Bool
+        /// A continuous action: where its value lies between the bounds, in 0...1 (drawn as
+        /// a marker on the track); `nil` otherwise.
+        public var markerFraction: Double? = nil
+        /// A Gaussian policy: the value ± one standard deviation, as a part of the track
+        /// (drawn as a band behind the marker); `nil` otherwise.
+        public var spreadFraction: ClosedRange<Double>? = nil
+        /// Where zero lies on the track, when the bounds straddle it (a continuous action).
+        public var zeroFraction: Double? = nil
     }
 
     public var title: String
@@ -78,28 +86,33 @@ public struct PanelModel: Equatable, Sendable {
         switch advice?.kind {
         case .values: scoresHeading = "Q-values"
         case .probabilities: scoresHeading = "Policy"
-        case .gaussian: scoresHeading = "Action (mean ± sd)"
+        case .gaussian: scoresHeading = "Action (mean, band ± sd)"
         case .continuous: scoresHeading = "Action"
         case .choice: scoresHeading = keyLabels == nil ? "Actions" : "Keys"
         case nil: scoresHeading = keyLabels == nil ? "Actions" : "Keys"
         }
     }
 
-    /// One row per dimension of a continuous action: its value (with the spread of a
-    /// Gaussian policy), and a bar filled to where the value lies between the bounds.
+    /// One row per dimension of a continuous action: its value as text, and on the track a
+    /// marker where the value lies between the bounds, behind it a band of ± one standard
+    /// deviation for a Gaussian policy.
     static func continuousRows(names: [String], advice: Advice?, box: Box) -> [ActionRow] {
         names.indices.map { i in
             var row = ActionRow(name: names[i], keyLabel: nil, scoreText: nil, barFraction: nil, isNegative: false,
                                 isChosen: false)
             guard let advice, advice.isContinuous, i < advice.values.count else { return row }
             let value = Double(advice.values[i])
-            row.scoreText = i < advice.spreads.count
-                ? String(format: "%.2f ± %.2f", value, Double(advice.spreads[i])) : String(format: "%.2f", value)
-            let low = Double(box.low[i]), high = Double(box.high[i])
-            if low.isFinite, high.isFinite, high > low, value.isFinite {
-                row.barFraction = min(1, max(0, (value - low) / (high - low)))
-            }
+            row.scoreText = String(format: "%.2f", value)
             row.isNegative = value < 0
+            let low = Double(box.low[i]), high = Double(box.high[i])
+            guard low.isFinite, high.isFinite, high > low, value.isFinite else { return row }
+            func fraction(_ x: Double) -> Double { min(1, max(0, (x - low) / (high - low))) }
+            row.markerFraction = fraction(value)
+            if low < 0, high > 0 { row.zeroFraction = fraction(0) }
+            if i < advice.spreads.count, advice.spreads[i].isFinite {
+                let spread = Double(advice.spreads[i])
+                row.spreadFraction = fraction(value - spread)...fraction(value + spread)
+            }
             return row
         }
     }

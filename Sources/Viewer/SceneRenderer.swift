@@ -15,6 +15,8 @@ public final class SceneRenderer {
         public static let bar = Color(92, 150, 232)
         public static let negativeBar = Color(220, 92, 82)
         public static let chosen = Color(250, 200, 64)
+        /// A Gaussian policy's ± one standard deviation behind its mean's marker.
+        public static let spread = Color(70, 100, 150)
     }
 
     public let layout: ViewerLayout
@@ -74,6 +76,24 @@ public final class SceneRenderer {
                 filled.width = PanelModel.filledLength(fraction, width: track.width)
                 let color = row.isChosen ? Palette.chosen : row.isNegative ? Palette.negativeBar : Palette.bar
                 canvas.fill(filled, with: color)
+            }
+            if let marker = row.markerFraction {
+                let track = layout.barTrack(i)
+                canvas.fill(track, with: Palette.barTrack)
+                if let spread = row.spreadFraction {
+                    let start = PanelModel.filledLength(spread.lowerBound, width: track.width)
+                    let end = PanelModel.filledLength(spread.upperBound, width: track.width)
+                    canvas.fill(PixelRect(x: track.x + start, y: track.y, width: max(1, end - start), height: track.height),
+                                with: Palette.spread)
+                }
+                // The zero line where zero is inside the bounds, then the value's marker.
+                if let zero = row.zeroFraction {
+                    canvas.fill(PixelRect(x: track.x + PanelModel.filledLength(zero, width: track.width), y: track.y,
+                                          width: 1, height: track.height), with: Palette.dimText)
+                }
+                let x = track.x + min(track.width - 3, PanelModel.filledLength(marker, width: track.width) - 1)
+                canvas.fill(PixelRect(x: max(track.x, x), y: track.y - 2, width: 3, height: track.height + 4),
+                            with: row.isNegative ? Palette.negativeBar : Palette.bar)
             }
             let after = layout.barTrack(i).x + ViewerLayout.barWidth + 8
             if let score = row.scoreText {

@@ -73,7 +73,8 @@ final class SceneRendererTests: XCTestCase {
                     // A random continuous player: each bar filled to where its value lies in the bounds.
                     for (j, row) in panel.rows.enumerated() {
                         let expected = Double((values[j] - box.low[j]) / (box.high[j] - box.low[j]))
-                        XCTAssertEqual(row.barFraction!, expected, accuracy: 1e-6, spec.id)
+                        XCTAssertEqual(row.markerFraction!, expected, accuracy: 1e-6, spec.id)
+                        XCTAssertNil(row.spreadFraction, "a random player has no spread")
                         XCTAssertEqual(row.scoreText, String(format: "%.2f", values[j]), spec.id)
                     }
                 } else if step > 0 {
