@@ -13,9 +13,11 @@ import SeededRandom
 ///   updated once every `policyDelay` critic updates.
 ///
 /// Like SAC, actions live in [−1, 1] inside the agent and are scaled to the environment's
-/// bounds only when it is stepped. Exploration adds Gaussian noise N(0, σ²) to μ(s) in
-/// those units, clipped to [−1, 1]; before `learningStarts` steps actions are uniformly
-/// random (SB3's warm-up).
+/// bounds only when it is stepped. Exploration adds noise to μ(s) in those units, clipped to
+/// [−1, 1]: independent Gaussian draws N(0, σ²), or an Ornstein–Uhlenbeck process per copy
+/// and dimension, xₜ₊₁ = xₜ − θxₜ·dt + σ√dt·ε with θ = 0.15 and dt = 0.01 (SB3's
+/// `OrnsteinUhlenbeckActionNoise`), restarted at 0 when the copy's episode ends. Before
+/// `learningStarts` steps actions are uniformly random (SB3's warm-up).
 public final class TD3: RegisteredAgent {
     public struct Configuration: AlgorithmConfiguration {
         /// Adam's learning rate, for the actor and the critics.
@@ -40,8 +42,11 @@ public final class TD3: RegisteredAgent {
         public var targetPolicyNoise: Double = 0.2
         /// c, the clip of the smoothing noise.
         public var targetNoiseClip: Double = 0.5
-        /// σ of the Gaussian exploration noise (in [−1, 1] action units); 0 for none.
+        /// σ of the exploration noise (in [−1, 1] action units); 0 for none.
         public var explorationNoise: Double = 0.1
+        /// Explore with an Ornstein–Uhlenbeck process (correlated in time) instead of
+        /// independent Gaussian draws.
+        public var ornsteinUhlenbeckNoise = false
         /// Hidden layers of the actor and of each critic (vector observations only).
         public var network = NetworkConfiguration(hiddenSizes: [400, 300], activation: .relu)
 
@@ -52,7 +57,7 @@ public final class TD3: RegisteredAgent {
             case batchSize = "batch_size", tau, gamma, trainFrequency = "train_frequency"
             case gradientSteps = "gradient_steps", policyDelay = "policy_delay"
             case targetPolicyNoise = "target_policy_noise", targetNoiseClip = "target_noise_clip"
-            case explorationNoise = "exploration_noise", network
+            case explorationNoise = "exploration_noise", ornsteinUhlenbeckNoise = "ornstein_uhlenbeck_noise", network
         }
 
         /// Checks ranges; the message names the key.
@@ -112,6 +117,8 @@ public final class TD3: RegisteredAgent {
     public private(set) var vectorSteps = 0
     /// Critic updates so far (the policy delay counts these).
     public private(set) var criticUpdates = 0
+    /// The Ornstein–Uhlenbeck process of each copy and dimension (when configured).
+    private var noiseState: [Float]
 
     public init(configuration: Configuration, context: AgentContext) throws(TrainingError) {
         try configuration.validate(copies: context.copies)
@@ -147,6 +154,7 @@ public final class TD3: RegisteredAgent {
                                    parameters: \.actor.parameters)
         shardSize = context.shardSize
         replayBuffer = ReplayBuffer(capacity: configuration.bufferSize, observationSize: size, actionWidth: width)
+        noiseState = [Float](repeating: 0, count: configuration.ornsteinUhlenbeckNoise ? context.copies * width : 0)
         networkDescription = "deterministic actor "
             + configuration.network.describe(observationShape: [size], outputs: width)
             + ", twin critic " + configuration.network.describe(observationShape: [size + width], outputs: 1)
@@ -168,8 +176,15 @@ public final class TD3: RegisteredAgent {
         let means = withoutGradients { actor(makeObservationBatch(observations, count: count, shape: [observationSize])) }
         let sigma = Float(configuration.explorationNoise)
         for i in 0..<count * width {
-            let noisy = means.storage[i] + (sigma > 0 ? sigma * Float(generator.normal()) : 0)
-            actions[i] = scaling.unscaled(Swift.min(Swift.max(noisy, -1), 1), dimension: i % width)
+            let noise: Float
+            if configuration.ornsteinUhlenbeckNoise, i < noiseState.count {
+                let (theta, dt): (Float, Float) = (0.15, 0.01)
+                noiseState[i] += -theta * noiseState[i] * dt + sigma * dt.squareRoot() * Float(generator.normal())
+                noise = noiseState[i]
+            } else {
+                noise = sigma > 0 ? sigma * Float(generator.normal()) : 0
+            }
+            actions[i] = scaling.unscaled(Swift.min(Swift.max(means.storage[i] + noise, -1), 1), dimension: i % width)
         }
     }
 
@@ -188,6 +203,12 @@ public final class TD3: RegisteredAgent {
                     nextObservation: transitions.successor(ofCopy: i),
                     // Truncation is not termination: bootstrap through time limits.
                     isTerminated: transitions.isTerminated[i])
+            }
+        }
+        // A copy's noise process starts again with its next episode.
+        if !noiseState.isEmpty {
+            for i in 0..<transitions.count where transitions.isTerminated[i] || transitions.isTruncated[i] {
+                for j in 0..<width { noiseState[i * width + j] = 0 }
             }
         }
         globalStep = transitions.globalStep
@@ -299,6 +320,9 @@ public final class TD3: RegisteredAgent {
         checkpoint.state["global_step"] = String(globalStep)
         checkpoint.state["vector_steps"] = String(vectorSteps)
         checkpoint.state["critic_updates"] = String(criticUpdates)
+        if !noiseState.isEmpty {
+            checkpoint.tensors["exploration_noise"] = SafeTensors.Entry(shape: [noiseState.count], scalars: noiseState)
+        }
         if includesReplayInCheckpoint { replayBuffer.save(into: &checkpoint) }
         return checkpoint
     }
@@ -316,7 +340,7 @@ public final class TD3: RegisteredAgent {
         let weights = prefixed(actor.namedParameters, "actor.")
         if weightsOnly {
             try checkpoint.load(weights: weights, trainingState: trainingState, weightsOnly: true,
-                                optionalPrefixes: ["replay."])
+                                optionalPrefixes: ["replay.", "exploration_noise"])
             return
         }
         let restoredGenerator = try checkpoint.generator("generator")
@@ -325,9 +349,11 @@ public final class TD3: RegisteredAgent {
                         try checkpoint.integer("critic_updates"))
         let restoreReplay = ReplayBuffer.isSaved(in: checkpoint)
             ? try replayBuffer.prepareRestore(from: checkpoint, actionCount: 0) : nil
+        let noise = noiseState.isEmpty ? [] : try checkpoint.scalars("exploration_noise", shape: [noiseState.count])
         try checkpoint.load(weights: weights, trainingState: trainingState, weightsOnly: false,
-                            optionalPrefixes: ["replay."])
+                            optionalPrefixes: ["replay.", "exploration_noise"])
         restoreReplay?()
+        noiseState = noise
         (actorOptimizer.stepCount, criticOptimizer.stepCount) = steps
         (globalStep, vectorSteps, criticUpdates) = counters
         generator = restoredGenerator
@@ -352,6 +378,12 @@ extension TD3 {
                 $0.bufferSize = 200_000
                 $0.learningStarts = 10_000
                 $0.explorationNoise = 0.1
+            }),
+            // rl-zoo: 300,000 steps with Ornstein–Uhlenbeck exploration, σ 0.5.
+            AlgorithmPreset(for: PresetEnvironments.mountainCarContinuous, steps: 300_000, copies: 1,
+                            checkpointInterval: 50_000, configuration: Configuration().with {
+                $0.explorationNoise = 0.5
+                $0.ornsteinUhlenbeckNoise = true
             }),
         ],
         fallback: AlgorithmPreset(for: [], steps: 1_000_000, copies: 1, configuration: Configuration()))

@@ -10,17 +10,22 @@ final class TransitionFixture {
     let observationSize: Int
     var observations: [Float]
     var actions: [Int]
+    /// Continuous actions, `actionWidth` per copy (empty for numbered actions).
+    var continuousActions: [Float]
+    let actionWidth: Int
     var rewards: [Float]
     var nextObservations: [Float]
     var finalObservations: [Float]
     var isTerminated: [Bool]
     var isTruncated: [Bool]
 
-    init(count: Int, observationSize: Int) {
+    init(count: Int, observationSize: Int, actionWidth: Int = 0) {
         self.count = count
         self.observationSize = observationSize
+        self.actionWidth = actionWidth
         observations = Array(repeating: 0, count: count * observationSize)
         actions = Array(repeating: 0, count: count)
+        continuousActions = Array(repeating: 0, count: count * actionWidth)
         rewards = Array(repeating: 0, count: count)
         nextObservations = Array(repeating: 0, count: count * observationSize)
         finalObservations = Array(repeating: -99, count: count * observationSize)
@@ -32,15 +37,18 @@ final class TransitionFixture {
     func withTransitions<R>(globalStep: Int, _ body: (Transitions) throws -> R) rethrows -> R {
         try observations.withUnsafeBufferPointer { o in
             try actions.withUnsafeBufferPointer { a in
-                try rewards.withUnsafeBufferPointer { r in
-                    try nextObservations.withUnsafeBufferPointer { n in
-                        try finalObservations.withUnsafeBufferPointer { f in
-                            try isTerminated.withUnsafeBufferPointer { te in
-                                try isTruncated.withUnsafeBufferPointer { tr in
-                                    try body(Transitions(
-                                        count: count, observationSize: observationSize, observations: o, actions: a,
-                                        rewards: r, nextObservations: n, finalObservations: f, isTerminated: te,
-                                        isTruncated: tr, globalStep: globalStep))
+                try continuousActions.withUnsafeBufferPointer { c in
+                    try rewards.withUnsafeBufferPointer { r in
+                        try nextObservations.withUnsafeBufferPointer { n in
+                            try finalObservations.withUnsafeBufferPointer { f in
+                                try isTerminated.withUnsafeBufferPointer { te in
+                                    try isTruncated.withUnsafeBufferPointer { tr in
+                                        try body(Transitions(
+                                            count: count, observationSize: observationSize, observations: o, actions: a,
+                                            continuousActions: c, actionWidth: actionWidth, rewards: r,
+                                            nextObservations: n, finalObservations: f, isTerminated: te,
+                                            isTruncated: tr, globalStep: globalStep))
+                                    }
                                 }
                             }
                         }

@@ -2,6 +2,7 @@ import Autodiff
 import Environments
 import Foundation
 import NeuralNet
+import SeededRandom
 import XCTest
 @testable import Agents
 
@@ -176,5 +177,43 @@ final class TD3Tests: XCTestCase {
         let restored = try make()
         try restored.restore(from: agent.checkpoint(), weightsOnly: false)
         XCTAssertEqual(restored.checkpoint(), agent.checkpoint())
+    }
+
+    /// Ornstein–Uhlenbeck exploration follows xₜ₊₁ = xₜ − 0.15·xₜ·0.01 + σ·√0.01·εₜ per copy, the
+    /// draws εₜ taken from the agent's generator in copy order, and restarts at 0 for a copy
+    /// whose episode ended.
+    func testOrnsteinUhlenbeckNoiseFollowsItsRecurrenceAndRestartsWithTheEpisode() throws {
+        let configuration = TD3.Configuration().with {
+            $0.learningStarts = 0
+            $0.explorationNoise = 0.5
+            $0.ornsteinUhlenbeckNoise = true
+            $0.batchSize = 2
+            $0.bufferSize = 8
+            $0.trainFrequency = 1_000
+            $0.network = NetworkConfiguration(hiddenSizes: [], activation: .relu)
+        }
+        let agent = try TD3(configuration: configuration, context: AgentContext(
+            observationSpace: Box(low: -10, high: 10, shape: [1]), actionSpace: .box(Box(low: -2, high: 2, shape: [1])),
+            copies: 2, totalSteps: 100, seed: 9))
+        for (name, tensor) in agent.actor.namedParameters { tensor.assign([name.hasSuffix("bias") ? 0.1 : 0]) }
+        var generator = SeededGenerator(seed: 9, stream: 31)
+        var noise: [Double] = [0, 0]
+        let fixture = TransitionFixture(count: 2, observationSize: 1, actionWidth: 1)
+        let actions = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2)
+        defer { actions.deallocate() }
+        for step in 0..<4 {
+            fixture.observations = [0, 0]
+            fixture.observations.withUnsafeBufferPointer { agent.act(on: $0, count: 2, into: actions) }
+            for i in 0..<2 {
+                noise[i] += -0.15 * noise[i] * 0.01 + 0.5 * 0.1 * Double(Float(generator.normal()))
+                let expected = 2 * min(max(tanh(0.1) + noise[i], -1), 1)
+                XCTAssertEqual(Double(actions[i]), expected, accuracy: 1e-5, "step \(step), copy \(i)")
+            }
+            // Copy 1's episode ends after the second step.
+            fixture.continuousActions = Array(actions)
+            fixture.isTerminated = [false, step == 1]
+            _ = try fixture.withTransitions(globalStep: 2 * (step + 1)) { try agent.observe($0) }
+            if step == 1 { noise[1] = 0 }
+        }
     }
 }
