@@ -142,6 +142,14 @@ public struct MountainCar: Environment, Sendable {
     /// 40×20 car standing 10 px above the curve and tilted by cos(3x) rad, its grey wheels,
     /// and the flag at x = 0.5: a black pole 50 px high with a yellow pennant.
     public func render() -> Frame {
+        Self.drawScene(position: state.position, goalPosition: Self.goalPosition, truncatesFlagColumn: false)
+    }
+
+    /// The hill, the flag at `goalPosition` and the car at `position`, as Gymnasium draws
+    /// them (MountainCarContinuous draws the same scene). With `truncatesFlagColumn` the pole
+    /// is one pixel wide in the column Gymnasium truncates the flag's x to, otherwise a line
+    /// at the exact x.
+    static func drawScene(position: Double, goalPosition: Double, truncatesFlagColumn: Bool) -> Frame {
         var frame = Frame(width: Self.frameWidth, height: Self.frameHeight, fill: .white)
         let scale = Double(Self.frameWidth) / (Self.maxPosition - Self.minPosition)
         let bottom = Double(Self.frameHeight)
@@ -165,18 +173,21 @@ public struct MountainCar: Environment, Sendable {
             previous = next
         }
 
-        let flagBase = point(atX: Self.goalPosition)
+        let flagBase = point(atX: goalPosition)
         let flagTop = (x: flagBase.x, y: flagBase.y - 50)
-        frame.drawLine(from: flagBase, to: flagTop, thickness: 1, color: .black)
-        fillConvexPolygon(
-            [flagTop, (flagTop.x, flagTop.y + 10), (flagTop.x + 25, flagTop.y + 5)],
-            color: Color(204, 204, 0), in: &frame)
+        if truncatesFlagColumn {
+            frame.fillRectangle(x: Int(flagBase.x), y: Int(flagTop.y.rounded()), width: 1, height: 51, color: .black)
+        } else {
+            frame.drawLine(from: flagBase, to: flagTop, thickness: 1, color: .black)
+        }
+        frame.fillConvexPolygon([flagTop, (flagTop.x, flagTop.y + 10), (flagTop.x + 25, flagTop.y + 5)],
+                                color: Color(204, 204, 0))
 
-        let x = state.position, angle = cos(3 * x), clearance = 10.0
+        let x = position, angle = cos(3 * x), clearance = 10.0
         let corners = [(-20.0, 0.0), (-20.0, 20.0), (20.0, 20.0), (20.0, 0.0)].map {
             point(atX: x, along: $0.0, up: $0.1, angle: angle, raised: clearance)
         }
-        fillConvexPolygon(corners, color: .black, in: &frame)
+        frame.fillConvexPolygon(corners, color: .black)
         for along in [10.0, -10.0] {
             let wheel = point(atX: x, along: along, angle: angle, raised: clearance)
             frame.fillDisc(centerX: wheel.x, centerY: wheel.y, radius: 8, color: Color(128, 128, 128))
@@ -184,25 +195,6 @@ public struct MountainCar: Environment, Sendable {
         return frame
     }
 
-    /// Fills the pixels whose centres lie inside the convex polygon `corners` (either winding).
-    private func fillConvexPolygon(_ corners: [(x: Double, y: Double)], color: Color, in frame: inout Frame) {
-        let xs = corners.map(\.x), ys = corners.map(\.y)
-        let x0 = max(0, Int(xs.min()!.rounded(.down))), x1 = min(frame.width - 1, Int(xs.max()!.rounded(.up)))
-        let y0 = max(0, Int(ys.min()!.rounded(.down))), y1 = min(frame.height - 1, Int(ys.max()!.rounded(.up)))
-        guard x0 <= x1, y0 <= y1 else { return }
-        for row in y0...y1 {
-            for column in x0...x1 {
-                let px = Double(column) + 0.5, py = Double(row) + 0.5
-                var hasPositive = false, hasNegative = false
-                for i in corners.indices {
-                    let a = corners[i], b = corners[(i + 1) % corners.count]
-                    let cross = (b.x - a.x) * (py - a.y) - (b.y - a.y) * (px - a.x)
-                    if cross > 0 { hasPositive = true } else if cross < 0 { hasNegative = true }
-                }
-                if !(hasPositive && hasNegative) { frame[column, row] = color }
-            }
-        }
-    }
 }
 
 // Saving and restoring the whole state (a resumed run continues exactly).

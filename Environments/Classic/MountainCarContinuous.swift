@@ -192,70 +192,12 @@ public struct MountainCarContinuous: Environment, Sendable {
     /// the curve and tilted by cos(3x) rad, its grey wheels, and the flag at x = 0.45: a
     /// black pole 50 px high with a yellow pennant.
     public func render() -> Frame {
-        var frame = Frame(width: Self.frameWidth, height: Self.frameHeight, fill: .white)
-        let scale = Double(Self.frameWidth) / (Self.maxPosition - Self.minPosition)
-        let bottom = Double(Self.frameHeight)
-        /// The point on the curve at `x`, moved by (`along`, `up`) pixels turned
-        /// counterclockwise by `angle` and then raised `raised` pixels, in frame
-        /// coordinates (rows grow downwards).
-        func point(
-            atX x: Double, along: Double = 0, up: Double = 0, angle: Double = 0, raised: Double = 0
-        ) -> (x: Double, y: Double) {
-            let dx = along * cos(angle) - up * sin(angle)
-            let dy = along * sin(angle) + up * cos(angle) + raised
-            return ((x - Self.minPosition) * scale + dx, bottom - (MountainCar.height(at: x) * scale + dy))
-        }
-
-        let samples = 100
-        var previous = point(atX: Self.minPosition)
-        for i in 1..<samples {
-            let x = Self.minPosition + (Self.maxPosition - Self.minPosition) * Double(i) / Double(samples - 1)
-            let next = point(atX: x)
-            frame.drawLine(from: previous, to: next, thickness: 2, color: .black)
-            previous = next
-        }
-
-        // The pole is one pixel wide in the column Gymnasium truncates the flag's x to (at
-        // 0.45 the exact column is 550 less a rounding error: a line centred there would
-        // fall between two columns).
-        let flagBase = point(atX: Self.goalPosition)
-        let flagTop = (x: flagBase.x, y: flagBase.y - 50)
-        frame.fillRectangle(x: Int(flagBase.x), y: Int(flagTop.y.rounded()), width: 1, height: 51, color: .black)
-        Self.fillConvexPolygon(
-            [flagTop, (flagTop.x, flagTop.y + 10), (flagTop.x + 25, flagTop.y + 5)],
-            color: Color(204, 204, 0), in: &frame)
-
-        let x = state.position, angle = cos(3 * x), clearance = 10.0
-        let corners = [(-20.0, 0.0), (-20.0, 20.0), (20.0, 20.0), (20.0, 0.0)].map {
-            point(atX: x, along: $0.0, up: $0.1, angle: angle, raised: clearance)
-        }
-        Self.fillConvexPolygon(corners, color: .black, in: &frame)
-        for along in [10.0, -10.0] {
-            let wheel = point(atX: x, along: along, angle: angle, raised: clearance)
-            frame.fillDisc(centerX: wheel.x, centerY: wheel.y, radius: 8, color: Color(128, 128, 128))
-        }
-        return frame
+        // The pole stands in the column Gymnasium truncates the flag's x to (at 0.45 the
+        // exact column is 550 less a rounding error: a line centred there would fall
+        // between two columns).
+        MountainCar.drawScene(position: state.position, goalPosition: Self.goalPosition, truncatesFlagColumn: true)
     }
 
-    /// Fills the pixels whose centres lie inside the convex polygon `corners` (either winding).
-    private static func fillConvexPolygon(_ corners: [(x: Double, y: Double)], color: Color, in frame: inout Frame) {
-        let xs = corners.map(\.x), ys = corners.map(\.y)
-        let x0 = max(0, Int(xs.min()!.rounded(.down))), x1 = min(frame.width - 1, Int(xs.max()!.rounded(.up)))
-        let y0 = max(0, Int(ys.min()!.rounded(.down))), y1 = min(frame.height - 1, Int(ys.max()!.rounded(.up)))
-        guard x0 <= x1, y0 <= y1 else { return }
-        for row in y0...y1 {
-            for column in x0...x1 {
-                let px = Double(column) + 0.5, py = Double(row) + 0.5
-                var hasPositive = false, hasNegative = false
-                for i in corners.indices {
-                    let a = corners[i], b = corners[(i + 1) % corners.count]
-                    let cross = (b.x - a.x) * (py - a.y) - (b.y - a.y) * (px - a.x)
-                    if cross > 0 { hasPositive = true } else if cross < 0 { hasNegative = true }
-                }
-                if !(hasPositive && hasNegative) { frame[column, row] = color }
-            }
-        }
-    }
 }
 
 // Saving and restoring the whole state (a resumed run continues exactly).

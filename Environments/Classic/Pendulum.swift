@@ -204,31 +204,12 @@ public struct Pendulum: Environment, Sendable {
                 (x: previous.x + normal.x * size * 0.6, y: previous.y + normal.y * size * 0.6),
                 (x: previous.x - normal.x * size * 0.6, y: previous.y - normal.y * size * 0.6),
             ]
-            Self.fillTriangle(head, color: Color(64, 64, 64), in: &frame)
+            frame.fillConvexPolygon(head, color: Color(64, 64, 64))
         }
         frame.fillDisc(centerX: centre.x, centerY: centre.y, radius: (0.05 * scale).rounded(.down), color: .black)
         return frame
     }
 
-    /// Fills the pixels whose centres lie inside the triangle `corners` (either winding).
-    private static func fillTriangle(_ corners: [(x: Double, y: Double)], color: Color, in frame: inout Frame) {
-        let xs = corners.map(\.x), ys = corners.map(\.y)
-        let x0 = max(0, Int(xs.min()!.rounded(.down))), x1 = min(frame.width - 1, Int(xs.max()!.rounded(.up)))
-        let y0 = max(0, Int(ys.min()!.rounded(.down))), y1 = min(frame.height - 1, Int(ys.max()!.rounded(.up)))
-        guard x0 <= x1, y0 <= y1 else { return }
-        for row in y0...y1 {
-            for column in x0...x1 {
-                let px = Double(column) + 0.5, py = Double(row) + 0.5
-                var hasPositive = false, hasNegative = false
-                for i in corners.indices {
-                    let a = corners[i], b = corners[(i + 1) % corners.count]
-                    let cross = (b.x - a.x) * (py - a.y) - (b.y - a.y) * (px - a.x)
-                    if cross > 0 { hasPositive = true } else if cross < 0 { hasNegative = true }
-                }
-                if !(hasPositive && hasNegative) { frame[column, row] = color }
-            }
-        }
-    }
 }
 
 // Saving and restoring the whole state (a resumed run continues exactly).

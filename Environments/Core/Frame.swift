@@ -53,6 +53,27 @@ public struct Frame: Equatable, Sendable {
         }
     }
 
+    /// Fills the pixels whose centres lie inside the convex polygon `corners` (either
+    /// winding), clipped to the frame.
+    public mutating func fillConvexPolygon(_ corners: [(x: Double, y: Double)], color: Color) {
+        let xs = corners.map(\.x), ys = corners.map(\.y)
+        let x0 = max(0, Int(xs.min()!.rounded(.down))), x1 = min(width - 1, Int(xs.max()!.rounded(.up)))
+        let y0 = max(0, Int(ys.min()!.rounded(.down))), y1 = min(height - 1, Int(ys.max()!.rounded(.up)))
+        guard x0 <= x1, y0 <= y1 else { return }
+        for row in y0...y1 {
+            for column in x0...x1 {
+                let px = Double(column) + 0.5, py = Double(row) + 0.5
+                var hasPositive = false, hasNegative = false
+                for i in corners.indices {
+                    let a = corners[i], b = corners[(i + 1) % corners.count]
+                    let cross = (b.x - a.x) * (py - a.y) - (b.y - a.y) * (px - a.x)
+                    if cross > 0 { hasPositive = true } else if cross < 0 { hasNegative = true }
+                }
+                if !(hasPositive && hasNegative) { self[column, row] = color }
+            }
+        }
+    }
+
     /// Fills a disc, clipped to the frame.
     public mutating func fillDisc(centerX: Double, centerY: Double, radius: Double, color: Color) {
         let x0 = max(0, Int((centerX - radius).rounded(.down)))
