@@ -41,6 +41,35 @@ public struct ActionScaling: Equatable, Sendable {
     /// The spread `s` in [−1, 1] units as a spread in the environment's units.
     @inline(__always)
     public func unscaledSpread(_ s: Float, dimension j: Int) -> Float { s * 0.5 * (high[j] - low[j]) }
+
+    /// Uniformly random actions in the environment's units for `count` copies (SAC's and
+    /// TD3's warm-up): one draw in [−1, 1] per copy and dimension, in that order.
+    public func writeUniformActions(
+        count: Int, into actions: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {
+        for i in 0..<count {
+            for j in 0..<width { actions[i * width + j] = unscaled(generator.uniformFloat(-1, 1), dimension: j) }
+        }
+    }
+}
+
+extension ReplayBuffer {
+    /// Stores every copy's transition of one vector step, copy 0 first, its continuous
+    /// action scaled to [−1, 1] by `scaling` (SAC's and TD3's units). The successor is the
+    /// final observation where an episode ended; only termination cuts the bootstrap.
+    public func add(_ transitions: Transitions, scaledBy scaling: ActionScaling) {
+        let width = scaling.width, size = observationSize
+        var scaled = [Float](repeating: 0, count: width)
+        for i in 0..<transitions.count {
+            let action = transitions.continuousAction(ofCopy: i)
+            for j in 0..<width { scaled[j] = scaling.scaled(action[j], dimension: j) }
+            scaled.withUnsafeBufferPointer { scaled in
+                add(observation: UnsafeBufferPointer(rebasing: transitions.observations[(i * size)..<((i + 1) * size)]),
+                    continuousAction: scaled, reward: transitions.rewards[i],
+                    nextObservation: transitions.successor(ofCopy: i), isTerminated: transitions.isTerminated[i])
+            }
+        }
+    }
 }
 
 /// A multilayer perceptron `input → hidden… → output` with `activation` after each hidden

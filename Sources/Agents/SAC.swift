@@ -183,9 +183,7 @@ public final class SAC: RegisteredAgent {
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Float>) {
         let width = scaling.width
         if globalStep < configuration.learningStarts {
-            for i in 0..<count {
-                for j in 0..<width { actions[i * width + j] = scaling.unscaled(generator.uniformFloat(-1, 1), dimension: j) }
-            }
+            scaling.writeUniformActions(count: count, into: actions, using: &generator)
             return
         }
         let sampled = withoutGradients {
@@ -199,20 +197,8 @@ public final class SAC: RegisteredAgent {
     // MARK: Learning
 
     public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
-        let c = configuration, width = scaling.width, size = observationSize
-        var scaled = [Float](repeating: 0, count: width)
-        for i in 0..<transitions.count {
-            let action = transitions.continuousAction(ofCopy: i)
-            for j in 0..<width { scaled[j] = scaling.scaled(action[j], dimension: j) }
-            scaled.withUnsafeBufferPointer { scaled in
-                replayBuffer.add(
-                    observation: UnsafeBufferPointer(rebasing: transitions.observations[(i * size)..<((i + 1) * size)]),
-                    continuousAction: scaled, reward: transitions.rewards[i],
-                    nextObservation: transitions.successor(ofCopy: i),
-                    // Truncation is not termination: bootstrap through time limits.
-                    isTerminated: transitions.isTerminated[i])
-            }
-        }
+        let c = configuration, width = scaling.width
+        replayBuffer.add(transitions, scaledBy: scaling)
         globalStep = transitions.globalStep
         vectorSteps += 1
         guard globalStep >= c.learningStarts, vectorSteps % c.trainFrequency == 0 else { return [:] }

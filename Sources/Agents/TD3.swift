@@ -168,9 +168,7 @@ public final class TD3: RegisteredAgent {
     public func act(on observations: UnsafeBufferPointer<Float>, count: Int, into actions: UnsafeMutableBufferPointer<Float>) {
         let width = scaling.width
         if globalStep < configuration.learningStarts {
-            for i in 0..<count {
-                for j in 0..<width { actions[i * width + j] = scaling.unscaled(generator.uniformFloat(-1, 1), dimension: j) }
-            }
+            scaling.writeUniformActions(count: count, into: actions, using: &generator)
             return
         }
         let means = withoutGradients { actor(makeObservationBatch(observations, count: count, shape: [observationSize])) }
@@ -191,20 +189,8 @@ public final class TD3: RegisteredAgent {
     // MARK: Learning
 
     public func observe(_ transitions: Transitions) throws(TrainingError) -> [String: Double] {
-        let c = configuration, width = scaling.width, size = observationSize
-        var scaled = [Float](repeating: 0, count: width)
-        for i in 0..<transitions.count {
-            let action = transitions.continuousAction(ofCopy: i)
-            for j in 0..<width { scaled[j] = scaling.scaled(action[j], dimension: j) }
-            scaled.withUnsafeBufferPointer { scaled in
-                replayBuffer.add(
-                    observation: UnsafeBufferPointer(rebasing: transitions.observations[(i * size)..<((i + 1) * size)]),
-                    continuousAction: scaled, reward: transitions.rewards[i],
-                    nextObservation: transitions.successor(ofCopy: i),
-                    // Truncation is not termination: bootstrap through time limits.
-                    isTerminated: transitions.isTerminated[i])
-            }
-        }
+        let c = configuration, width = scaling.width
+        replayBuffer.add(transitions, scaledBy: scaling)
         // A copy's noise process starts again with its next episode.
         if !noiseState.isEmpty {
             for i in 0..<transitions.count where transitions.isTerminated[i] || transitions.isTruncated[i] {

@@ -24,8 +24,15 @@ enum EnvironmentBenchmark {
         return (0..<count).map { _ in generator.int(below: actionCount) }
     }
 
+    /// Random continuous actions within `box`, `count` of them back to back.
+    static func randomActions(count: Int, in box: Box, seed: UInt64) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).flatMap { _ in box.sample(using: &generator) }
+    }
+
     /// Steps per second of one copy over `steps` steps, resetting when an episode ends.
     static func singleCopyRate<E: Environment>(_ prototype: E, steps: Int) -> Double {
+        if let box = prototype.actionSpace.box { return continuousSingleCopyRate(prototype, box: box, steps: steps) }
         var environment = prototype
         let actions = randomActions(count: 1 << 16, actionCount: environment.actionSpace.width, seed: 1)
         var observation = [Float](repeating: 0, count: environment.observationSpace.count)
@@ -42,8 +49,30 @@ enum EnvironmentBenchmark {
         }
     }
 
+    /// The same with random continuous actions.
+    static func continuousSingleCopyRate<E: Environment>(_ prototype: E, box: Box, steps: Int) -> Double {
+        var environment = prototype
+        let width = box.count
+        let actions = randomActions(count: 1 << 12, in: box, seed: 1)
+        var observation = [Float](repeating: 0, count: environment.observationSpace.count)
+        return actions.withUnsafeBufferPointer { actions in
+            observation.withUnsafeMutableBufferPointer { buffer in
+                environment.reset(seed: 0, into: buffer)
+                let start = monotonicNanoseconds()
+                for t in 0..<steps {
+                    let action = UnsafeBufferPointer(rebasing: actions[((t & 0xFFF) * width)..<((t & 0xFFF) + 1) * width])
+                    // The actions are in the box, so step cannot throw.
+                    let outcome = (try? environment.step(action, into: buffer)) ?? StepOutcome(reward: 0, isTerminated: true)
+                    if outcome.isDone { environment.reset(seed: nil, into: buffer) }
+                }
+                return Double(steps) / (Double(monotonicNanoseconds() - start) / 1e9)
+            }
+        }
+    }
+
     /// Steps per second (summed over copies) of a vector of `copies` over `rounds` steps.
     static func vectorRate(_ environment: any VectorStepping, rounds: Int) -> Double {
+        if let box = environment.actionSpace.box { return continuousVectorRate(environment, box: box, rounds: rounds) }
         let copies = environment.count
         let table = randomActions(count: copies * 64, actionCount: environment.actionSpace.width, seed: 2)
         environment.reset(seed: 0)
@@ -55,6 +84,22 @@ enum EnvironmentBenchmark {
             }
             let seconds = Double(monotonicNanoseconds() - start) / 1e9
             return Double(rounds * copies) / seconds
+        }
+    }
+
+    /// The same with random continuous actions.
+    static func continuousVectorRate(_ environment: any VectorStepping, box: Box, rounds: Int) -> Double {
+        let copies = environment.count, width = box.count
+        let table = randomActions(count: copies * 64, in: box, seed: 2)
+        environment.reset(seed: 0)
+        return table.withUnsafeBufferPointer { all in
+            let start = monotonicNanoseconds()
+            for round in 0..<rounds {
+                let slice = UnsafeBufferPointer(
+                    rebasing: all[((round & 63) * copies * width)..<(((round & 63) + 1) * copies * width)])
+                try! environment.step(slice)
+            }
+            return Double(rounds * copies) / (Double(monotonicNanoseconds() - start) / 1e9)
         }
     }
 
