@@ -365,11 +365,15 @@ extension TD3 {
                 $0.learningStarts = 10_000
                 $0.explorationNoise = 0.1
             }),
-            // rl-zoo: 300,000 steps with Ornstein–Uhlenbeck exploration, σ 0.5.
-            AlgorithmPreset(for: PresetEnvironments.mountainCarContinuous, steps: 300_000, copies: 1,
-                            checkpointInterval: 50_000, configuration: Configuration().with {
+            // rl-zoo's Ornstein–Uhlenbeck exploration (σ 0.5: long, strong pushes that rock the
+            // car out of the valley), with [64, 64] and 100,000 steps instead of its [400, 300]
+            // and 300,000. Measured: greedy 90.2 / 93.3 / 93.6 / 91.3 on seeds 0–3, about 85 s
+            // each; with γ 0.9999 (SAC's setting) it never left the valley.
+            AlgorithmPreset(for: PresetEnvironments.mountainCarContinuous, steps: 100_000, copies: 1,
+                            checkpointInterval: 25_000, configuration: Configuration().with {
                 $0.explorationNoise = 0.5
                 $0.ornsteinUhlenbeckNoise = true
+                $0.network = NetworkConfiguration(hiddenSizes: [64, 64], activation: .relu)
             }),
         ],
         fallback: AlgorithmPreset(for: [], steps: 1_000_000, copies: 1, configuration: Configuration()))
