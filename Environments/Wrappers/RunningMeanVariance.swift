@@ -138,28 +138,39 @@ public struct RunningMeanVariance: Equatable, Sendable, Codable {
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case count, mean, variance }
+    private enum CodingKeys: String, CodingKey {
+        case count, mean, variance
+        case squaredDeviationSum = "squared_deviation_sum"
+    }
 
-    /// Decodes the `count`, `mean` and `variance` that `encode(to:)` writes.
+    /// Decodes the `count`, `mean` and `variance` that `encode(to:)` writes, and the sums of
+    /// squared deviations when present (they restore the statistics bit for bit, which
+    /// variance × count need not).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let count = try c.decode(Int.self, forKey: .count)
         let mean = try c.decode([Double].self, forKey: .mean)
         let variance = try c.decode([Double].self, forKey: .variance)
-        guard count >= 0, !mean.isEmpty, mean.count == variance.count, variance.allSatisfy({ $0 >= 0 }) else {
+        let sums = try c.decodeIfPresent([Double].self, forKey: .squaredDeviationSum)
+        guard count >= 0, !mean.isEmpty, mean.count == variance.count, variance.allSatisfy({ $0 >= 0 }),
+              sums.map({ $0.count == mean.count && $0.allSatisfy { $0 >= 0 && $0.isFinite } }) ?? true
+        else {
             throw DecodingError.dataCorruptedError(
                 forKey: .variance, in: c,
                 debugDescription: "expected a non-negative count and equal-sized mean and non-negative variance")
         }
         self.init(count: count, mean: mean, variance: variance)
+        if let sums { squaredDeviationSum = sums }
     }
 
-    /// Writes `count`, `mean` and `variance` (not the internal sums), so a saved file reads
-    /// as the statistics themselves.
+    /// Writes `count`, `mean` and `variance`, so a saved file reads as the statistics
+    /// themselves, and the sums of squared deviations behind the variance, so a resumed
+    /// run continues exactly.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(count, forKey: .count)
         try c.encode(mean, forKey: .mean)
         try c.encode(variance, forKey: .variance)
+        try c.encode(squaredDeviationSum, forKey: .squaredDeviationSum)
     }
 }

@@ -28,7 +28,11 @@ public final class EnvironmentLoop {
 
     /// A loop that starts counting at `startStep` (non-zero when resuming) and resets the
     /// environments with `seed`.
+    /// - Precondition: the agent learns in the environments' kind of action space
+    ///   (`AlgorithmSpec.makeAgent` checks this with a message; agents built directly must match).
     public init(environments: any VectorStepping, agent: any Agent, seed: UInt64, startStep: Int = 0) {
+        precondition(type(of: agent).actionKinds.admit(environments.actionSpace),
+                     "\(type(of: agent).algorithm) does not act in \(environments.actionSpace)")
         self.environments = environments
         self.agent = agent
         self.globalStep = startStep

@@ -15,6 +15,7 @@ final class ContinuousControlTests: CommandLineTestCase {
               normalize_rewards: true
               reward_gamma: 0.9
             ppo:
+              anneal_learning_rate: false  # an annealed rate follows the run's total, which --steps changes
               steps_per_rollout: 32
               minibatches: 2
               epochs: 2

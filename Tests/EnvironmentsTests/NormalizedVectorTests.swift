@@ -93,6 +93,19 @@ final class NormalizedVectorTests: XCTestCase {
         XCTAssertThrowsError(try observationsOnly.restoreState(from: state), "another configuration is refused")
     }
 
+    /// Saved statistics come back bit for bit (the sums behind the variance are saved too),
+    /// and files that hold only count, mean and variance still read.
+    func testStatisticsRoundTripExactly() throws {
+        var statistics = RunningMeanVariance(elementCount: 2)
+        let batch: [Float] = [0.1, -3, 0.7, 2.2, 1e-3, 5.5, -0.3, 0.25, 9, -1]
+        batch.withUnsafeBufferPointer { statistics.update(withBatch: $0, rows: 5) }
+        let data = try JSONEncoder().encode(statistics)
+        XCTAssertEqual(try JSONDecoder().decode(RunningMeanVariance.self, from: data), statistics)
+        let older = #"{"count":5,"mean":[0.5,0.5],"variance":[1,2]}"#
+        let decoded = try JSONDecoder().decode(RunningMeanVariance.self, from: Data(older.utf8))
+        XCTAssertEqual(decoded.variance, [1, 2])
+    }
+
     func testRescaleActionMapsMinusOneToOneOntoTheBounds() throws {
         var rescaled = RescaleAction(Pendulum())
         var plain = Pendulum()
