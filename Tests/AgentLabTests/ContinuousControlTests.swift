@@ -41,11 +41,17 @@ final class ContinuousControlTests: CommandLineTestCase {
 
         result = try agentlab("eval", path("run"), "--episodes", "3", "--no-threshold", "--json", path("a.json"))
         XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertEqual(result.status, 0, result.error)
         result = try agentlab("eval", path("run"), "--episodes", "3", "--no-threshold", "--json", path("b.json"))
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("a.json"))).count, try Data(contentsOf: URL(fileURLWithPath: path("b.json"))).count)
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("a.json")))) as? [[String: Any]])
-        let returns = try XCTUnwrap(report.first?["episode_returns"] as? [Double])
+        XCTAssertEqual(result.status, 0, result.error)
+        func episodeReturns(_ file: String) throws -> [Double] {
+            let report = try XCTUnwrap(JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: path(file)))) as? [[String: Any]])
+            return try XCTUnwrap(report.first?["episode_returns"] as? [Double])
+        }
+        let returns = try episodeReturns("a.json")
         XCTAssertEqual(returns.count, 3)
+        XCTAssertEqual(try episodeReturns("b.json"), returns, "frozen statistics: the same episodes twice")
         XCTAssertTrue(returns.allSatisfy { $0 < 0 && $0 > -2_000 }, "raw Pendulum returns, not normalised rewards: \(returns)")
 
         // Stopped at 128 of 256 steps, then resumed: the same checkpoint as one run straight through.
