@@ -30,10 +30,29 @@ public final class NormalizedVectorEnvironment: VectorStepping {
         /// Each copy's running discounted return (empty when rewards are not normalised).
         public var runningReturns: [Double]
 
+        enum CodingKeys: String, CodingKey {
+            case observations, returns, runningReturns = "running_returns"
+        }
+
         public init(observations: RunningMeanVariance?, returns: RunningMeanVariance?, runningReturns: [Double]) {
             self.observations = observations
             self.returns = returns
             self.runningReturns = runningReturns
+        }
+
+        /// Why these statistics cannot normalise observations of `observationSize` floats
+        /// (read from a file, they may not fit), or nil when they can: the observation
+        /// statistics must have one element per float and the return statistics one, all
+        /// finite.
+        public func misfit(observationSize: Int) -> String? {
+            if let observations, observations.elementCount != observationSize {
+                return "observation statistics of \(observations.elementCount) elements for observations of \(observationSize)"
+            }
+            if let returns, returns.elementCount != 1 {
+                return "return statistics of \(returns.elementCount) elements instead of 1"
+            }
+            let values = [observations, returns].compactMap { $0 }.flatMap { $0.mean + $0.variance } + runningReturns
+            return values.allSatisfy(\.isFinite) ? nil : "statistics holding NaN or infinite values"
         }
     }
 
@@ -48,6 +67,8 @@ public final class NormalizedVectorEnvironment: VectorStepping {
     private let normalizedObservations: UnsafeMutableBufferPointer<Float>
     private let normalizedFinalObservations: UnsafeMutableBufferPointer<Float>
     private let normalizedRewards: UnsafeMutableBufferPointer<Float>
+    /// The copies' discounted returns of the last step, folded into the return statistics.
+    private let returnBatch: UnsafeMutableBufferPointer<Float>
 
     /// - Parameters:
     ///   - normalizeObservations, normalizeRewards: which halves to apply.
@@ -74,12 +95,15 @@ public final class NormalizedVectorEnvironment: VectorStepping {
         normalizedFinalObservations.initialize(repeating: 0)
         normalizedRewards = .allocate(capacity: base.count)
         normalizedRewards.initialize(repeating: 0)
+        returnBatch = .allocate(capacity: base.count)
+        returnBatch.initialize(repeating: 0)
     }
 
     deinit {
         normalizedObservations.deallocate()
         normalizedFinalObservations.deallocate()
         normalizedRewards.deallocate()
+        returnBatch.deallocate()
     }
 
     public var count: Int { base.count }
@@ -133,18 +157,14 @@ public final class NormalizedVectorEnvironment: VectorStepping {
 
     private func afterStep() {
         normalizeObservations(updating: !isFrozen)
-        guard var returns = statistics.returns else { return }
+        guard statistics.returns != nil else { return }
         let rewards = base.rewards
-        var batch = [Float](repeating: 0, count: count)
         for i in 0..<count {
             statistics.runningReturns[i] = statistics.runningReturns[i] * gamma + Double(rewards[i])
-            batch[i] = Float(statistics.runningReturns[i])
+            returnBatch[i] = Float(statistics.runningReturns[i])
         }
-        if !isFrozen {
-            batch.withUnsafeBufferPointer { returns.update(withBatch: $0, rows: count) }
-            statistics.returns = returns
-        }
-        let scale = 1 / (returns.variance[0] + Self.epsilon).squareRoot()
+        if !isFrozen { statistics.returns!.update(withBatch: UnsafeBufferPointer(returnBatch), rows: count) }
+        let scale = 1 / (statistics.returns!.variance[0] + Self.epsilon).squareRoot()
         for i in 0..<count {
             normalizedRewards[i] = Swift.min(Swift.max(Float(Double(rewards[i]) * scale), -rewardClip), rewardClip)
             if base.isTerminated[i] || base.isTruncated[i] { statistics.runningReturns[i] = 0 }
@@ -152,17 +172,20 @@ public final class NormalizedVectorEnvironment: VectorStepping {
     }
 
     /// Folds the base's observations into the statistics (when `updating`), then writes
-    /// them, and the final observations, normalised.
+    /// them normalised, and the final observations of the copies whose episodes ended (the
+    /// others' are stale, as in any vector environment).
     private func normalizeObservations(updating: Bool) {
-        guard var observationStatistics = statistics.observations else { return }
-        if updating {
-            observationStatistics.update(withBatch: base.observations, rows: count)
-            statistics.observations = observationStatistics
-        }
+        guard statistics.observations != nil else { return }
+        if updating { statistics.observations!.update(withBatch: base.observations, rows: count) }
+        let observationStatistics = statistics.observations!
         _ = normalizedObservations.update(fromContentsOf: base.observations)
         observationStatistics.normalize(normalizedObservations, epsilon: Self.epsilon, clip: observationClip)
-        _ = normalizedFinalObservations.update(fromContentsOf: base.finalObservations)
-        observationStatistics.normalize(normalizedFinalObservations, epsilon: Self.epsilon, clip: observationClip)
+        let size = observationSize
+        for i in 0..<count where base.isTerminated[i] || base.isTruncated[i] {
+            let final = UnsafeMutableBufferPointer(rebasing: normalizedFinalObservations[(i * size)..<((i + 1) * size)])
+            _ = final.update(fromContentsOf: base.finalObservation(ofCopy: i))
+            observationStatistics.normalize(final, epsilon: Self.epsilon, clip: observationClip)
+        }
     }
 
     public func render(copy: Int) -> Frame { base.render(copy: copy) }
@@ -192,7 +215,7 @@ public final class NormalizedVectorEnvironment: VectorStepping {
         guard snapshot.observations.count == count * observationSize, snapshot.observations.allSatisfy(\.isFinite),
               (snapshot.statistics.observations == nil) == (statistics.observations == nil),
               (snapshot.statistics.returns == nil) == (statistics.returns == nil),
-              snapshot.statistics.observations.map({ $0.elementCount == observationSize }) ?? true,
+              snapshot.statistics.misfit(observationSize: observationSize) == nil,
               snapshot.statistics.runningReturns.count == statistics.runningReturns.count
         else {
             throw .invalidConfiguration("the saved normalisation does not fit \(count) copies with these settings")

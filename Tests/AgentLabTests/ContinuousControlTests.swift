@@ -62,6 +62,42 @@ final class ContinuousControlTests: CommandLineTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("half/checkpoint.safetensors"))), checkpoint)
     }
 
+    /// Statistics in a checkpoint are input like any other: of the wrong size, or holding a
+    /// NaN, they are refused with exit status 2 naming the checkpoint, never a crash.
+    func testHostileNormalizationStatisticsAreRefused() throws {
+        let config = try normalizingConfig()
+        let result = try agentlab("train", "--config", config, "--steps", "128", "--out", path("run"))
+        XCTAssertEqual(result.status, 0, result.error)
+        let file = URL(fileURLWithPath: path("run/checkpoint.safetensors"))
+        let original = try Data(contentsOf: file)
+        let hostile = [
+            #"{"observations":{"count":4,"mean":[0,0],"variance":[1,1]},"returns":{"count":4,"mean":[0],"variance":[1]},"running_returns":[0,0]}"#,
+            #"{"observations":{"count":4,"mean":[0,0,0],"variance":[1,1,1]},"returns":{"count":4,"mean":[0,0],"variance":[1,1]},"running_returns":[0,0]}"#,
+            #"{"observations":{"count":4,"mean":[0,0,"nan"],"variance":[1,1,1]},"running_returns":[]}"#,
+        ]
+        for statistics in hostile {
+            try replacingMetadata("agentlab.normalization", with: statistics, in: original).write(to: file)
+            let eval = try agentlab("eval", path("run"), "--episodes", "1", "--no-threshold")
+            XCTAssertEqual(eval.status, 2, "\(statistics): \(eval.error)")
+            XCTAssertTrue(eval.error.contains("checkpoint.safetensors") && eval.error.contains("normalis"), eval.error)
+        }
+    }
+
+    /// `data` (a safetensors file) with metadata `key` set to `value`: the header rewritten,
+    /// the tensors' bytes kept.
+    private func replacingMetadata(_ key: String, with value: String, in data: Data) throws -> Data {
+        let length = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+        var metadata = try XCTUnwrap(header["__metadata__"] as? [String: String])
+        metadata[key] = value
+        header["__metadata__"] = metadata
+        let encoded = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var result = Data((0..<8).map { UInt8(truncatingIfNeeded: UInt64(encoded.count) >> (8 * UInt64($0))) })
+        result.append(encoded)
+        result.append(data.subdata(in: (8 + length)..<data.count))
+        return result
+    }
+
     func testEveryContinuousLearnerTrainsAndEvaluatesOnPendulum() throws {
         let settings = [
             "sac": "sac:\n  learning_starts: 100\n  batch_size: 32\n  network:\n    hidden_sizes: [16]\n",

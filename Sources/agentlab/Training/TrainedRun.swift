@@ -47,6 +47,9 @@ struct TrainedRun {
         } catch {
             throw .mismatch("the run's config.yaml is invalid: \(error)")
         }
+        if let misfit = saved.normalization?.misfit(observationSize: environment.observationSpace.count) {
+            throw .corrupt(folder.checkpointURL.path, reason: "its normalisation holds \(misfit)")
+        }
         do {
             agent = try configuration.makeAgent(observationSpace: environment.observationSpace,
                                                 actionSpace: environment.actionSpace)

@@ -104,6 +104,9 @@ final class TrainingSession {
         } else {
             // The statistics travel beside the state too, so normalisation continues.
             if let normalized = environments as? NormalizedVectorEnvironment, let statistics = saved.normalization {
+                if let misfit = statistics.misfit(observationSize: environments.observationSize) {
+                    throw RunFolderError.corrupt(folder.checkpointURL.path, reason: "its normalisation holds \(misfit)")
+                }
                 normalized.statistics.observations = statistics.observations
                 normalized.statistics.returns = statistics.returns
             }
