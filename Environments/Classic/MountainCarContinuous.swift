@@ -31,35 +31,24 @@ import SeededRandom
 /// environment itself never truncates: MountainCarContinuous-v0's 999-step limit is the
 /// `TimeLimit` wrapper that the registry puts around it.
 public struct MountainCarContinuous: Environment, Sendable {
-    /// The physical state, in double precision (after the first step of an episode, the
-    /// values are single-precision numbers, as Gymnasium stores them).
-    public struct State: Equatable, Sendable {
-        /// Position along the x axis, in [`minPosition`, `maxPosition`].
-        public var position: Double
-        /// Velocity (position units per step), in ±`maxSpeed`.
-        public var velocity: Double
+    /// The physical state, MountainCar's, in double precision (after the first step of an
+    /// episode, the values are single-precision numbers, as Gymnasium stores them).
+    public typealias State = MountainCar.State
 
-        @inlinable
-        public init(position: Double, velocity: Double) {
-            self.position = position
-            self.velocity = velocity
-        }
-    }
-
-    // Gymnasium's constants.
+    // Gymnasium's constants; the hill, its walls and its speed limit are MountainCar's.
     /// The left wall.
-    public static let minPosition = -1.2
+    public static let minPosition = MountainCar.minPosition
     /// The right edge of the world.
-    public static let maxPosition = 0.6
+    public static let maxPosition = MountainCar.maxPosition
     /// The speed limit, either way.
-    public static let maxSpeed = 0.07
+    public static let maxSpeed = MountainCar.maxSpeed
     /// The flag: an episode ends when the car reaches it moving right (or stopped).
     public static let goalPosition = 0.45
     public static let goalVelocity = 0.0
     /// The change of velocity per step of a full force (action ±1).
     public static let power = 0.0015
     /// The pull of the slope: the velocity changes by -gravity · cos(3 · position) per step.
-    public static let gravity = 0.0025
+    public static let gravity = MountainCar.gravity
     /// The force bounds; actions beyond them are clipped.
     public static let minAction: Float = -1, maxAction: Float = 1
     /// The forces `step` takes: one float in [`minAction`, `maxAction`] (beyond it, clipped).
@@ -184,7 +173,7 @@ public struct MountainCarContinuous: Environment, Sendable {
     }
 
     /// The size of `render()`'s frame, as Gymnasium's.
-    public static let frameWidth = 600, frameHeight = 400
+    public static let frameWidth = MountainCar.frameWidth, frameHeight = MountainCar.frameHeight
 
     /// A 600×400 picture in Gymnasium's colours, drawn as `MountainCar`'s: the hill (black
     /// curve, 1 world unit = 600 / 1.8 px, column (x + 1.2) · 333.3, row
@@ -202,5 +191,4 @@ public struct MountainCarContinuous: Environment, Sendable {
 
 // Saving and restoring the whole state (a resumed run continues exactly).
 extension MountainCarContinuous: Codable {}
-extension MountainCarContinuous.State: Codable {}
 extension MountainCarContinuous.EpisodePhase: Codable {}

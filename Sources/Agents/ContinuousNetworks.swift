@@ -72,12 +72,11 @@ extension ReplayBuffer {
     }
 }
 
-/// A multilayer perceptron `input → hidden… → output` with `activation` after each hidden
-/// layer and none after the output, every layer initialised with `initializer`.
-public func makeMLP(
-    input: Int, hidden: [Int], output: Int, activation: Activation.Kind, initializer: Initializer,
-    generator: inout SeededGenerator
-) -> Sequential {
+/// The hidden layers of a multilayer perceptron from `input` floats: a dense layer and
+/// `activation` per size in `hidden`, each initialised with `initializer`; and their output width.
+func makeHiddenLayers(
+    input: Int, hidden: [Int], activation: Activation.Kind, initializer: Initializer, generator: inout SeededGenerator
+) -> (layers: [any Layer], width: Int) {
     var layers: [any Layer] = []
     var width = input
     for size in hidden {
@@ -85,8 +84,18 @@ public func makeMLP(
         layers.append(Activation(activation))
         width = size
     }
-    layers.append(Dense(inputSize: width, outputSize: output, initializer: initializer, generator: &generator))
-    return Sequential(layers)
+    return (layers, width)
+}
+
+/// A multilayer perceptron `input → hidden… → output` with `activation` after each hidden
+/// layer and none after the output, every layer initialised with `initializer`.
+public func makeMLP(
+    input: Int, hidden: [Int], output: Int, activation: Activation.Kind, initializer: Initializer,
+    generator: inout SeededGenerator
+) -> Sequential {
+    let (layers, width) = makeHiddenLayers(input: input, hidden: hidden, activation: activation,
+                                           initializer: initializer, generator: &generator)
+    return Sequential(layers + [Dense(inputSize: width, outputSize: output, initializer: initializer, generator: &generator)])
 }
 
 /// SAC's actor: an MLP from observations to features, then two heads, the mean μ and the
@@ -105,13 +114,8 @@ public final class SquashedGaussianActor {
                 generator: inout SeededGenerator) {
         self.observationSize = observationSize
         self.actionWidth = actionWidth
-        var layers: [any Layer] = []
-        var width = observationSize
-        for size in hidden {
-            layers.append(Dense(inputSize: width, outputSize: size, initializer: .fanInUniform, generator: &generator))
-            layers.append(Activation(activation))
-            width = size
-        }
+        let (layers, width) = makeHiddenLayers(input: observationSize, hidden: hidden, activation: activation,
+                                               initializer: .fanInUniform, generator: &generator)
         trunk = Sequential(layers)
         meanHead = Dense(inputSize: width, outputSize: actionWidth, initializer: .fanInUniform, generator: &generator)
         logStdHead = Dense(inputSize: width, outputSize: actionWidth, initializer: .fanInUniform, generator: &generator)
@@ -257,11 +261,10 @@ public final class TwinCritic {
 /// (not recorded).
 func makeBatch(_ values: [Float], rows: Range<Int>, width: Int) -> Tensor {
     precondition(values.count >= rows.upperBound * width, "a table of \(values.count) floats has no rows \(rows) of \(width)")
-    let batch = Tensor(repeating: 0, shape: [rows.count, width])
-    values.withUnsafeBufferPointer { source in
-        batch.storage.update(from: source.baseAddress! + rows.lowerBound * width, count: rows.count * width)
+    return values.withUnsafeBufferPointer { source in
+        makeObservationBatch(UnsafeBufferPointer(rebasing: source[(rows.lowerBound * width)..<(rows.upperBound * width)]),
+                             count: rows.count, shape: [width])
     }
-    return batch
 }
 
 /// An actor evaluated against a constant view of the critics: the model of a

@@ -54,7 +54,7 @@ struct RolloutCommand: ParsableCommand {
 
     /// The actions of `--actions` for `space`: whole numbers in range for a discrete space,
     /// `width` finite floats joined by ':' for a box.
-    private func parsedActions(_ text: String, for space: ActionSpace) throws -> [RolloutAction] {
+    private func parsedActions(_ text: String, for space: ActionSpace, names: [String]) throws -> [RolloutAction] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         return try parts.map { part in
@@ -65,7 +65,7 @@ struct RolloutCommand: ParsableCommand {
                 }
                 guard discrete.contains(action) else {
                     throw UsageError("action \(action) is outside \(id)'s action space: valid actions are "
-                        + "0...\(discrete.count - 1) (\(makeNames(space).joined(separator: ", ")))")
+                        + "0...\(discrete.count - 1) (\(names.joined(separator: ", ")))")
                 }
                 return .discrete(action)
             case .box(let box):
@@ -79,13 +79,11 @@ struct RolloutCommand: ParsableCommand {
         }
     }
 
-    private func makeNames(_ space: ActionSpace) -> [String] {
-        (try? makeEnvironment(id: id).actionNames) ?? []
-    }
-
     func run() throws {
         var environment = try makeEnvironment(id: id)
-        let given = try actions.map { try parsedActions($0, for: environment.actionSpace) }
+        let given = try actions.map {
+            try parsedActions($0, for: environment.actionSpace, names: environment.actionNames)
+        }
         let total = steps ?? given?.count ?? 100
         var generator = SeededGenerator(seed: seed, stream: 1)
         var observation = environment.reset(seed: seed)
