@@ -15,9 +15,13 @@ let package = Package(
     name: "AgentLab",
     products: [
         .executable(name: "agentlab", targets: ["agentlab"]),
+        .library(name: "SeededRandom", targets: ["SeededRandom"]),
         .library(name: "Autodiff", targets: ["Autodiff"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Environments", targets: ["Environments"]),
+        .library(name: "Agents", targets: ["Agents"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Viewer", targets: ["Viewer"]),
         .library(name: "Parallelism", targets: ["Parallelism"]),
         .library(name: "Sweeps", targets: ["Sweeps"]),
     ],
@@ -45,18 +49,30 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Autodiff", "SeededRandom"], swiftSettings: vectorised),
         .target(
             name: "Environments", dependencies: ["SeededRandom", "Parallelism"], path: "Environments",
-            swiftSettings: vectorised),
+            swiftSettings: vectorised, plugins: ["EmbedGymnasiumWorker"]),
+        // The Gymnasium worker's Python source travels inside the binary: a build tool turns
+        // python/agentlab_gymnasium/__main__.py into a Swift string constant.
+        .executableTarget(name: "EmbedText"),
+        .plugin(name: "EmbedGymnasiumWorker", capability: .buildTool(), dependencies: ["EmbedText"]),
         .target(
             name: "Agents", dependencies: ["Parallelism", "Autodiff", "NeuralNet", "Environments"],
             swiftSettings: vectorised),
         .target(name: "Viewer", dependencies: ["Environments", "CSDL2", "CGIF"]),
+        // The public training API the CLI and a user's own program share: run configuration,
+        // run folder, checkpoints, the training session, trained runs for evaluation.
+        .target(
+            name: "Training",
+            dependencies: [
+                "Parallelism", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         // Sweeps: search spaces, grid/random/TPE proposals, statistics over seeds, trial
         // tables, and the HTTP client the Ray executor talks to a cluster with.
         .target(name: "Sweeps", dependencies: ["SeededRandom"]),
         .executableTarget(
             name: "agentlab",
             dependencies: [
-                "CBLAS", "Parallelism", "Autodiff", "NeuralNet", "Environments", "Agents", "Viewer", "Sweeps",
+                "CBLAS", "Parallelism", "Autodiff", "NeuralNet", "Environments", "Agents", "Training", "Viewer", "Sweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

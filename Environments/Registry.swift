@@ -13,10 +13,15 @@ public struct EnvironmentSpec: Sendable {
     /// existential is a concrete struct, so generic code that opens it
     /// (`func f<E: Environment>(_ e: E)` called with an `any Environment`) specialises.
     public let makeBase: @Sendable () -> any Environment
+    /// Makes `count` copies stepped together, for environments whose copies live outside
+    /// this process (Gymnasium's workers); nil: `makeVectorEnvironment(makeEnvironment(), count:)`.
+    public let makeVector: (@Sendable (_ count: Int) throws(EnvironmentError) -> any VectorStepping)?
 
+    /// A spec; `makeBase` makes the environment without its time limit (the spec adds it).
     public init(
         id: String, summary: String, maxEpisodeSteps: Int?, rewardThreshold: Double?,
-        makeBase: @escaping @Sendable () -> any Environment
+        makeBase: @escaping @Sendable () -> any Environment,
+        makeVector: (@Sendable (_ count: Int) throws(EnvironmentError) -> any VectorStepping)? = nil
     ) {
         precondition(maxEpisodeSteps.map { $0 > 0 } ?? true, "a step limit must be positive")
         self.id = id
@@ -24,6 +29,13 @@ public struct EnvironmentSpec: Sendable {
         self.maxEpisodeSteps = maxEpisodeSteps
         self.rewardThreshold = rewardThreshold
         self.makeBase = makeBase
+        self.makeVector = makeVector
+    }
+
+    /// `count` copies of the environment as users get it, stepped together.
+    public func makeVectorEnvironment(count: Int) throws(EnvironmentError) -> any VectorStepping {
+        if let makeVector { return try makeVector(count) }
+        return Environments.makeVectorEnvironment(makeEnvironment(), count: count)
     }
 
     /// The environment as users get it: the base wrapped in `TimeLimit` when the spec has
@@ -40,6 +52,8 @@ public struct EnvironmentSpec: Sendable {
         TimeLimit(base, maxEpisodeSteps: steps)
     }
 }
+
+import Synchronization
 
 /// The environments AgentLab knows by id.
 ///
@@ -58,7 +72,12 @@ public struct EnvironmentSpec: Sendable {
 /// The grid thresholds are the optimal undiscounted returns (see `GridWorldMaps.swift`);
 /// the classic-control limits and thresholds are Gymnasium's.
 /// Each built-in map has its own id rather than an option, so that every id names one
-/// fixed task with one threshold. Users may add their own specs with `register(_:)`.
+/// fixed task with one threshold.
+///
+/// A program adds its own environments to `standard` with `EnvironmentRegistry.register(_:)`;
+/// from then on training, evaluation, the presets' fallback and the checker find them by id.
+/// Ids starting with `gymnasium:` name Gymnasium environments, run in Python workers
+/// (`GymnasiumBridge`); `spec(id:)` asks a worker what they are, once per process.
 public struct EnvironmentRegistry: Sendable {
     /// The registered specs, in the order they were added.
     public private(set) var specs: [EnvironmentSpec]
@@ -68,8 +87,20 @@ public struct EnvironmentRegistry: Sendable {
         for spec in specs { register(spec) }
     }
 
-    /// Every built-in environment.
-    public static let standard = EnvironmentRegistry(specs: classicSpecs + minAtarSpecs)
+    /// Every built-in environment, and those the program registered.
+    public static var standard: EnvironmentRegistry { shared.withLock { $0 } }
+
+    private static let shared = Mutex(EnvironmentRegistry(specs: classicSpecs + minAtarSpecs))
+
+    /// Adds `spec` to `standard` for the rest of the process, replacing a spec with the
+    /// same id: the way a program makes its own environment trainable by id, e.g.
+    /// `EnvironmentRegistry.register(EnvironmentSpec(id: "Catch-v0", summary: "...",
+    /// maxEpisodeSteps: 100, rewardThreshold: 0.9, makeBase: { Catch() }))`.
+    public static func register(_ spec: EnvironmentSpec) {
+        precondition(!spec.id.isEmpty && !spec.id.hasPrefix(GymnasiumBridge.prefix),
+                     "an environment id must not be empty or start with \(GymnasiumBridge.prefix)")
+        shared.withLock { $0.register(spec) }
+    }
 
     /// The registered ids, in order.
     public var ids: [String] { specs.map(\.id) }
@@ -86,10 +117,11 @@ public struct EnvironmentRegistry: Sendable {
     /// The spec registered as `id`.
     /// - Throws: `EnvironmentError.unknownID` listing the known ids.
     public func spec(id: String) throws(EnvironmentError) -> EnvironmentSpec {
-        guard let spec = specs.first(where: { $0.id == id }) else {
-            throw .unknownID(id, known: ids)
+        if let spec = specs.first(where: { $0.id == id }) { return spec }
+        if id.hasPrefix(GymnasiumBridge.prefix) {
+            do { return try GymnasiumBridge.spec(id: id) } catch { throw .external(error.description) }
         }
-        return spec
+        throw .unknownID(id, known: ids)
     }
 
     /// A fresh environment for `id`, wrapped in `TimeLimit` when its spec has a step limit.

@@ -13,6 +13,9 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case unknownID(String, known: [String])
     /// A map, option or file that could not be used.
     case invalidConfiguration(String)
+    /// An environment outside this process failed (a Gymnasium worker): the message says
+    /// which, where and what to do.
+    case external(String)
 
     public var description: String {
         switch self {
@@ -27,8 +30,8 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
                 ? "the action must be \(expected.width) finite float\(expected.width == 1 ? "" : "s") for \(expected)"
                 : "the action must be a whole number for \(expected)"
         case .unknownID(let id, let known):
-            return "unknown environment id '\(id)'; known ids: \(known.joined(separator: ", "))"
-        case .invalidConfiguration(let message):
+            return "unknown environment id '\(id)'; known ids: \(known.joined(separator: ", ")), or gymnasium:ID for any Gymnasium environment (run in Python)"
+        case .invalidConfiguration(let message), .external(let message):
             return message
         }
     }

@@ -214,12 +214,15 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case nonFiniteLoss(name: String, step: Int)
     /// A configuration value out of range.
     case invalidConfiguration(String)
+    /// An environment failed while stepping (a Gymnasium environment raised, or its worker
+    /// died or stopped answering): the message says which and where.
+    case environmentFailed(String)
 
     public var description: String {
         switch self {
         case .nonFiniteLoss(let name, let step):
             return "\(name) became NaN or infinite at step \(step); lower the learning rate or clip gradients, and resume from the last good checkpoint"
-        case .invalidConfiguration(let message):
+        case .invalidConfiguration(let message), .environmentFailed(let message):
             return message
         }
     }

@@ -190,9 +190,12 @@ public struct AlgorithmSpec: Sendable {
         }
     }
 
-    /// The preset tuned for `environment`, or nil when none names it.
+    /// The preset tuned for `environment`, or nil when none names it. Gymnasium's copy of a
+    /// built-in environment (`gymnasium:Acrobot-v1`) takes the built-in's preset.
     public func preset(for environment: String) -> AlgorithmPreset<any AlgorithmConfiguration>? {
-        presets.first { $0.environments.contains(environment) }
+        let builtIn = environment.hasPrefix(GymnasiumBridge.prefix)
+            ? String(environment.dropFirst(GymnasiumBridge.prefix.count)) : environment
+        return presets.first { $0.environments.contains(environment) || $0.environments.contains(builtIn) }
     }
 
     /// The settings to start from on `environment`: its preset, or the fallback.

@@ -71,6 +71,9 @@ public final class EnvironmentLoop {
                     try environments.step(UnsafeBufferPointer(actionBuffer))
                 }
             } catch {
+                if case .copyFailed(let copy, .external(let message)) = error {
+                    throw TrainingError.environmentFailed("\(message) (environment copy \(copy), step \(globalStep))")
+                }
                 throw TrainingError.invalidConfiguration("the agent chose an invalid action: \(error)")
             }
             globalStep += n

@@ -2,12 +2,12 @@ import Foundation
 
 /// Files written whole or not at all: a temporary file beside the target, flushed to disk,
 /// then renamed over it (one step on POSIX file systems), then the folder flushed.
-enum AtomicFile {
+package enum AtomicFile {
     /// The marker in the name of a temporary file (`.metrics.csv.tmp-PID-N`).
-    static let temporaryMarker = ".tmp-"
+    package static let temporaryMarker = ".tmp-"
 
     /// Writes `data` to `url` atomically.
-    static func write(_ data: Data, to url: URL) throws(RunFolderError) {
+    package static func write(_ data: Data, to url: URL) throws(RunFolderError) {
         let folder = url.deletingLastPathComponent().path
         let temporary = folder + "/." + url.lastPathComponent + temporaryMarker + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -29,7 +29,7 @@ enum AtomicFile {
 
     /// Writes all of `data` to the open file `fd`, retrying short and interrupted writes;
     /// returns 0, or the `errno` of the write that failed.
-    static func writeAll(_ data: Data, to fd: Int32) -> Int32 {
+    package static func writeAll(_ data: Data, to fd: Int32) -> Int32 {
         data.withUnsafeBytes { raw -> Int32 in
             var offset = 0
             while offset < raw.count {
@@ -46,7 +46,7 @@ enum AtomicFile {
 
     /// Removes temporary files that a killed writer left in `folder` (call while holding
     /// the folder's lock, so no live writer's file is removed).
-    static func removeLeftovers(in folder: URL) {
+    package static func removeLeftovers(in folder: URL) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
         for name in names where name.hasPrefix(".") && name.contains(temporaryMarker) {
             unlink(folder.appendingPathComponent(name).path)
@@ -56,12 +56,12 @@ enum AtomicFile {
 
 /// An advisory lock on a run folder, held from creation until the process ends (the kernel
 /// releases it then, even after a kill), so a second writer is refused.
-final class RunFolderLock {
+package final class RunFolderLock {
     private let descriptor: Int32
 
     /// Takes the lock of `folder` (its `.agentlab.lock` file).
     /// - Throws: `RunFolderError.locked` naming the process that holds it.
-    init(_ folder: URL) throws(RunFolderError) {
+    package init(_ folder: URL) throws(RunFolderError) {
         let path = folder.appendingPathComponent(".agentlab.lock").path
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .unwritable(path, reason: String(cString: strerror(errno))) }

@@ -3,7 +3,7 @@ import Yams
 
 /// A configuration as a tree of plain values: what a YAML file holds, what a
 /// configuration struct encodes to, and what the layers (preset, file, flags) are merged in.
-indirect enum ConfigurationValue: Codable, Equatable {
+package indirect enum ConfigurationValue: Codable, Equatable {
     case bool(Bool)
     case int(Int)
     case double(Double)
@@ -11,7 +11,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
     case array([ConfigurationValue])
     case object([String: ConfigurationValue])
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let v = try? c.decode(Bool.self) { self = .bool(v) }
         else if let v = try? c.decode(Int.self) { self = .int(v) }
@@ -21,7 +21,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
         else { self = .object(try c.decode([String: ConfigurationValue].self)) }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .bool(let v): try c.encode(v)
@@ -34,13 +34,13 @@ indirect enum ConfigurationValue: Codable, Equatable {
     }
 
     /// A Codable value as a tree (its CodingKeys give the snake_case names).
-    init(encoding value: some Encodable) throws {
+    package init(encoding value: some Encodable) throws {
         let data = try JSONEncoder().encode(value)
         self = try JSONDecoder().decode(ConfigurationValue.self, from: data)
     }
 
     /// The tree decoded as `type`; a mismatch names the key path and the value found.
-    func decoded<T: Decodable>(as type: T.Type) throws(ConfigurationError) -> T {
+    package func decoded<T: Decodable>(as type: T.Type) throws(ConfigurationError) -> T {
         do {
             return try T(from: ConfigurationDecoder(self))
         } catch let error as ConfigurationError {
@@ -53,7 +53,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
     }
 
     /// A value parsed by Yams (`Int`, `Double`, `Bool`, `String`, arrays, mappings).
-    init(yaml value: Any, path: String) throws(ConfigurationError) {
+    package init(yaml value: Any, path: String) throws(ConfigurationError) {
         switch value {
         case let v as Bool: self = .bool(v)
         case let v as Int: self = .int(v)
@@ -79,7 +79,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
     /// `overrides` laid over `self`: mappings merge key by key, anything else is replaced.
     /// A key that `self` does not have, and that is not in `optionalKeys`, is an error
     /// naming its path.
-    func overlaid(with overrides: ConfigurationValue, optionalKeys: Set<String>, path: String = "") throws(ConfigurationError) -> ConfigurationValue {
+    package func overlaid(with overrides: ConfigurationValue, optionalKeys: Set<String>, path: String = "") throws(ConfigurationError) -> ConfigurationValue {
         guard case .object(var base) = self, case .object(let top) = overrides else { return overrides }
         for key in top.keys.sorted() {
             let value = top[key]!
@@ -97,7 +97,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
 
     /// The tree as key-value pairs, nested mappings flattened with dots
     /// (`exploration.end=0.01`), everything else in flow style, keys in alphabetical order.
-    func flattened(prefix: String = "") -> [(key: String, value: String)] {
+    package func flattened(prefix: String = "") -> [(key: String, value: String)] {
         guard case .object(let object) = self else { return [(prefix, scalarText)] }
         return object.keys.sorted().flatMap { key in
             object[key]!.flattened(prefix: prefix.isEmpty ? key : "\(prefix).\(key)")
@@ -105,7 +105,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
     }
 
     /// YAML text with the keys of each mapping in `order` first, then alphabetically.
-    func yaml(order: [String] = [], indent: Int = 0) -> String {
+    package func yaml(order: [String] = [], indent: Int = 0) -> String {
         let pad = String(repeating: " ", count: indent)
         guard case .object(let object) = self else { return pad + scalarText + "\n" }
         let keys = order.filter { object[$0] != nil } + object.keys.filter { !order.contains($0) }.sorted()
@@ -137,15 +137,15 @@ indirect enum ConfigurationValue: Codable, Equatable {
     }
 
     /// The most bytes a configuration file may hold.
-    static let maximumFileSize = 1 << 20
+    package static let maximumFileSize = 1 << 20
     /// The deepest nesting of lists and mappings a configuration may have.
-    static let maximumDepth = 32
+    package static let maximumDepth = 32
     /// The most values a configuration may expand to, aliases included.
-    static let maximumValueCount = 10_000
+    package static let maximumValueCount = 10_000
 
     /// The text of the configuration file at `path`, after checking that it is a regular
     /// file of at most `maximumFileSize` bytes of UTF-8.
-    static func readText(of path: String) throws(ConfigurationError) -> String {
+    package static func readText(of path: String) throws(ConfigurationError) -> String {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .unreadable(path, reason: "no such file") }
         guard (status.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path, reason: "it is not a regular file") }
@@ -160,7 +160,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
     /// Parses YAML text into a tree. Hostile text is refused before it can cost memory or
     /// stack: its size, its nesting (estimated from the text before parsing, then measured
     /// with aliases expanded) and the number of values it expands to are all capped.
-    static func parse(yaml text: String, file: String) throws(ConfigurationError) -> ConfigurationValue {
+    package static func parse(yaml text: String, file: String) throws(ConfigurationError) -> ConfigurationValue {
         guard text.utf8.count <= maximumFileSize else {
             throw .unreadable(file, reason: "it is \(text.utf8.count) bytes; a configuration may hold at most \(maximumFileSize)")
         }
@@ -208,7 +208,7 @@ indirect enum ConfigurationValue: Codable, Equatable {
     /// indentation plus the `- ` items that open it plus the open brackets (outside quotes
     /// and comments). Generous (every space counts as a level), and cheap enough to run
     /// before the parser, whose recursion a deep file would otherwise exhaust.
-    static func nestingBound(of text: String) -> Int {
+    package static func nestingBound(of text: String) -> Int {
         var deepest = 0, brackets = 0
         for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             var index = line.startIndex, level = 0
@@ -242,13 +242,13 @@ indirect enum ConfigurationValue: Codable, Equatable {
 }
 
 /// A configuration that cannot be used; the message names the key and what to do.
-enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+package enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case unreadable(String, reason: String)
     case unknownKey(String, known: [String])
     case wrongType(key: String, expected: String)
     case invalidValue(key: String, reason: String)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .unreadable(let file, let reason):
             return "cannot read config \(file): \(reason)"

@@ -5,25 +5,25 @@ import Viewer
 /// deterministic values are logged (no wall-clock figures), so the same seed gives the same
 /// file, byte for byte. Rows are kept in memory and the file is rewritten atomically at
 /// every checkpoint and at the end.
-struct MetricsLog {
-    static let episodeKeys = ["charts/episodic_return", "charts/episodic_length"]
-    let columns: [String]
+package struct MetricsLog {
+    package static let episodeKeys = ["charts/episodic_return", "charts/episodic_length"]
+    package let columns: [String]
     private(set) var rows: [[String: Double]] = []
 
     /// A log with the standard columns (step, episodes, episodic return and length) and
     /// the agent's own metric keys.
-    init(metricKeys: [String]) {
+    package init(metricKeys: [String]) {
         columns = ["step", "episodes"] + Self.episodeKeys + metricKeys
     }
 
-    mutating func append(_ row: [String: Double]) { rows.append(row) }
+    package mutating func append(_ row: [String: Double]) { rows.append(row) }
 
     /// Drops rows logged after `step` (when resuming from an earlier checkpoint).
-    mutating func truncate(after step: Int) {
+    package mutating func truncate(after step: Int) {
         rows.removeAll { ($0["step"] ?? 0) > Double(step) }
     }
 
-    var csv: String {
+    package var csv: String {
         var text = columns.joined(separator: ",") + "\n"
         for row in rows {
             text += columns.map { key in row[key].map(Self.format) ?? "" }.joined(separator: ",") + "\n"
@@ -33,12 +33,12 @@ struct MetricsLog {
 
     /// Integers without a decimal point; other values in the shortest form that reads back
     /// exactly.
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         value == value.rounded() && Swift.abs(value) < 1e15 ? String(Int(value)) : "\(value)"
     }
 
     /// Reads a file written by `csv` (for resuming); unknown columns are ignored.
-    static func parse(_ text: String, metricKeys: [String]) -> MetricsLog {
+    package static func parse(_ text: String, metricKeys: [String]) -> MetricsLog {
         var log = MetricsLog(metricKeys: metricKeys)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return log }
@@ -52,7 +52,7 @@ struct MetricsLog {
     }
 
     /// (step, mean episodic return) of every row that has one.
-    var returnCurve: [(step: Double, value: Double)] {
+    package var returnCurve: [(step: Double, value: Double)] {
         rows.compactMap { row in
             guard let step = row["step"], let value = row["charts/episodic_return"] else { return nil }
             return (step, value)
@@ -62,7 +62,7 @@ struct MetricsLog {
 
 /// The learning curve a person opens in a browser: each logged return, and its moving
 /// average over about 2% of the points to show the trend.
-func learningCurveSVG(_ points: [(step: Double, value: Double)], title: String, threshold: Double?) -> String {
+package func learningCurveSVG(_ points: [(step: Double, value: Double)], title: String, threshold: Double?) -> String {
     let window = max(1, points.count / 50)
     var smoothed: [Double] = [], sum = 0.0
     for (i, p) in points.enumerated() {

@@ -3,12 +3,12 @@ import Synchronization
 
 /// The signal that asked training to stop (SIGINT, SIGTERM or SIGHUP), or 0; the training
 /// loop checks it every step, stops cleanly and saves.
-nonisolated let stopSignal = Atomic<Int32>(0)
+package nonisolated let stopSignal = Atomic<Int32>(0)
 
 /// Installs the stop handlers: Ctrl-C (SIGINT), SIGTERM and SIGHUP all ask training to stop
 /// after the current step (the checkpoint is then saved, and the process exits with
 /// 128 + the signal's number); a second signal of any of them ends the process at once.
-func installStopHandlers() {
+package func installStopHandlers() {
     for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
         signal(signalNumber) { received in
             stopSignal.store(received, ordering: .relaxed)
@@ -20,7 +20,7 @@ func installStopHandlers() {
 }
 
 /// A signal's conventional name.
-func signalName(_ number: Int32) -> String {
+package func signalName(_ number: Int32) -> String {
     switch number {
     case SIGINT: "Ctrl-C (SIGINT)"
     case SIGTERM: "SIGTERM"
@@ -30,29 +30,29 @@ func signalName(_ number: Int32) -> String {
 }
 
 /// Shows training progress: a redrawn bar on a terminal, a plain line every 10% otherwise.
-struct ProgressReporter {
-    let totalSteps: Int
-    let startStep: Int
-    let isTerminal: Bool
+package struct ProgressReporter {
+    package let totalSteps: Int
+    package let startStep: Int
+    package let isTerminal: Bool
     private let startTime = monotonicNanoseconds()
     private var lastDraw: UInt64 = 0
     private var nextLineFraction = 0.1
 
-    init(totalSteps: Int, startStep: Int) {
+    package init(totalSteps: Int, startStep: Int) {
         self.totalSteps = totalSteps
         self.startStep = startStep
         isTerminal = isatty(STDOUT_FILENO) == 1
     }
 
-    var elapsedSeconds: Double { Double(monotonicNanoseconds() - startTime) / 1e9 }
+    package var elapsedSeconds: Double { Double(monotonicNanoseconds() - startTime) / 1e9 }
 
     /// Environment steps per second since the start.
-    func stepsPerSecond(at step: Int) -> Double {
+    package func stepsPerSecond(at step: Int) -> Double {
         let elapsed = elapsedSeconds
         return elapsed > 0 ? Double(step - startStep) / elapsed : 0
     }
 
-    mutating func update(step: Int, episodes: Int, recentReturn: Double?) {
+    package mutating func update(step: Int, episodes: Int, recentReturn: Double?) {
         let fraction = Double(step) / Double(max(totalSteps, 1))
         let now = monotonicNanoseconds()
         if isTerminal {
@@ -70,7 +70,7 @@ struct ProgressReporter {
     }
 
     /// Ends the bar's line on a terminal.
-    func finish() {
+    package func finish() {
         if isTerminal { print() }
     }
 
@@ -84,7 +84,25 @@ struct ProgressReporter {
 }
 
 /// "1:05" or "2:03:09".
-func formatDuration(_ seconds: Double) -> String {
+package func formatDuration(_ seconds: Double) -> String {
     let s = max(0, Int(seconds.rounded()))
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// Monotonic time in nanoseconds.
+@inline(__always)
+package func monotonicNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+/// Writes `message` and a newline to standard error.
+package func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+}
+
+/// Writes a line that is not an error to standard error (so standard output stays data).
+package func printNote(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

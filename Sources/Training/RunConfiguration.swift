@@ -7,45 +7,45 @@ import Parallelism
 /// `config.yaml`, read back by `--resume`, `eval` and `watch`. Keys are snake_case in YAML;
 /// the algorithm's settings sit in a section named after it (`ppo:`), read and written by
 /// its registry entry.
-struct RunConfiguration: Codable, Equatable {
+public struct RunConfiguration: Codable, Equatable {
     /// The environment id (`agentlab envs` lists them).
-    var environment = "CartPole-v1"
+    public var environment = "CartPole-v1"
     /// The algorithm's name in `AlgorithmRegistry.standard`.
-    var algorithm = "ppo"
+    public var algorithm = "ppo"
     /// Environment steps to train for, over all copies.
-    var steps = 500_000
+    public var steps = 500_000
     /// Seed of the networks, the environments and every random choice.
-    var seed: UInt64 = 0
+    public var seed: UInt64 = 0
     /// Environment copies stepped together.
-    var environments = 4
+    public var environments = 4
     /// Environment steps between checkpoints (one is always written at the end).
-    var checkpointInterval = 100_000
+    public var checkpointInterval = 100_000
     /// Include experience buffers (DQN's replay buffer) in checkpoints, so a resumed run
     /// keeps its experience (large: observations × buffer size × 8 bytes).
-    var saveReplay = false
+    public var saveReplay = false
     /// Threads of the worker pool that steps the environments, acts and computes the
     /// gradients; 0: every core. Results are the same for any number.
-    var threads = 0
+    public var threads = 0
     /// Rows per data-parallel gradient shard (`AgentContext.shardSize`): minibatches are
     /// cut into ⌈rows / shard_size⌉ pieces that run on the worker pool.
-    var shardSize = defaultShardSize
+    public var shardSize = defaultShardSize
     /// The wrappers around the environments: action clipping or rescaling, observation and
     /// reward normalisation (`EnvironmentWrappers`).
-    var wrappers = EnvironmentWrappers()
+    public var wrappers = EnvironmentWrappers()
     /// The algorithm's settings (its `Configuration`).
-    var settings: any AlgorithmConfiguration = PPO.Configuration()
+    public var settings: any AlgorithmConfiguration = PPO.Configuration()
 
     /// The run-level keys, in the order config.yaml lists them; the algorithm's section follows.
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case environment, algorithm, steps, seed, environments
         case checkpointInterval = "checkpoint_interval", saveReplay = "save_replay"
         case threads, shardSize = "shard_size", wrappers
     }
 
-    init() {}
+    public init() {}
 
     /// The preset of `algorithm` for `environment` (its fallback when no preset names it).
-    init(preset spec: AlgorithmSpec, environment: String) {
+    package init(preset spec: AlgorithmSpec, environment: String) {
         let preset = spec.startingPoint(for: environment)
         self.environment = environment
         algorithm = spec.name
@@ -57,11 +57,11 @@ struct RunConfiguration: Codable, Equatable {
     }
 
     /// The registry entry of `algorithm`.
-    var algorithmSpec: AlgorithmSpec {
+    package var algorithmSpec: AlgorithmSpec {
         get throws(TrainingError) { try AlgorithmRegistry.standard.spec(named: algorithm) }
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let run = try decoder.container(keyedBy: CodingKeys.self)
         environment = try run.decode(String.self, forKey: .environment)
         algorithm = try run.decode(String.self, forKey: .algorithm)
@@ -90,7 +90,7 @@ struct RunConfiguration: Codable, Equatable {
             : spec.defaultConfiguration
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var run = encoder.container(keyedBy: CodingKeys.self)
         try run.encode(environment, forKey: .environment)
         try run.encode(algorithm, forKey: .algorithm)
@@ -106,7 +106,7 @@ struct RunConfiguration: Codable, Equatable {
         try sections.encode(settings, forKey: SectionKey(algorithm))
     }
 
-    static func == (a: Self, b: Self) -> Bool {
+    public static func == (a: Self, b: Self) -> Bool {
         a.environment == b.environment && a.algorithm == b.algorithm && a.steps == b.steps && a.seed == b.seed
             && a.environments == b.environments && a.checkpointInterval == b.checkpointInterval
             && a.saveReplay == b.saveReplay && a.threads == b.threads && a.shardSize == b.shardSize
@@ -116,7 +116,7 @@ struct RunConfiguration: Codable, Equatable {
 
     /// Decodes a configuration tree strictly: every key must be one a run of its algorithm
     /// has (a misspelt or foreign key is named), every value of its type.
-    static func decoded(from tree: ConfigurationValue) throws(ConfigurationError) -> RunConfiguration {
+    package static func decoded(from tree: ConfigurationValue) throws(ConfigurationError) -> RunConfiguration {
         guard case .object(let top) = tree, let name = top["algorithm"] else {
             throw .wrongType(key: "algorithm", expected: "an algorithm name (\(AlgorithmRegistry.standard.names.joined(separator: ", ")))")
         }
@@ -140,7 +140,7 @@ struct RunConfiguration: Codable, Equatable {
     /// preset of their environment and algorithm (the last layer naming either wins;
     /// CartPole-v1 and PPO by default). Unknown keys, wrong types and values out of range
     /// are refused, naming the key.
-    static func resolved(layers: [ConfigurationValue]) throws -> RunConfiguration {
+    package static func resolved(layers: [ConfigurationValue]) throws -> RunConfiguration {
         func named(_ key: String) throws(ConfigurationError) -> String? {
             var found: String? = nil
             for layer in layers {
@@ -161,7 +161,7 @@ struct RunConfiguration: Codable, Equatable {
         return configuration
     }
 
-    func validate() throws(TrainingError) {
+    package func validate() throws(TrainingError) {
         _ = try algorithmSpec
         try Require.count("steps", steps, in: 1...Self.maximumSteps)
         try Require.count("environments", environments, in: 1...4096)
@@ -173,24 +173,45 @@ struct RunConfiguration: Codable, Equatable {
     }
 
     /// The most threads a run may ask for.
-    static let maximumThreads = 1_024
+    package static let maximumThreads = 1_024
 
     /// The threads the run uses: `threads`, or every core when it is 0.
-    var resolvedThreads: Int { threads == 0 ? WorkerPool.availableProcessors : threads }
+    package var resolvedThreads: Int { threads == 0 ? WorkerPool.availableProcessors : threads }
 
     /// The longest run: far beyond any real one, far from overflowing a step counter.
-    static let maximumSteps = 1_000_000_000_000
+    package static let maximumSteps = 1_000_000_000_000
 
     /// Builds the agent the configuration describes, through the algorithm's registry entry.
     /// One environment as the run's agent sees it (action wrappers included, normalisation
     /// not: that is the vector's, or frozen statistics at evaluation).
-    func makeEnvironment(from spec: EnvironmentSpec) throws(TrainingError) -> any Environment {
+    package func makeEnvironment(from spec: EnvironmentSpec) throws(TrainingError) -> any Environment {
         let environment = spec.makeEnvironment()
         try wrappers.validate(for: environment.actionSpace, environment: spec.id)
         return wrappers.wrapActions(of: environment)
     }
 
-    func makeAgent(observationSpace: Box, actionSpace: ActionSpace) throws(TrainingError) -> any Agent {
+    /// The run's copies stepped together, as the agent trains on them: the action wrappers
+    /// on each copy, the normalisation wrapper around the vector.
+    package func makeVectorEnvironment(from spec: EnvironmentSpec) throws(TrainingError) -> any VectorStepping {
+        guard spec.makeVector != nil else {
+            return wrappers.wrapNormalization(of: Environments.makeVectorEnvironment(
+                try makeEnvironment(from: spec), count: environments))
+        }
+        if wrappers.clipActions || wrappers.rescaleActions {
+            throw .invalidConfiguration("wrappers.\(wrappers.clipActions ? "clip_actions" : "rescale_actions") wraps "
+                + "AgentLab's own environments, and \(spec.id) runs in Python: set it to false, or apply "
+                + "gymnasium.wrappers.\(wrappers.clipActions ? "ClipAction" : "RescaleAction") there and register the "
+                + "wrapped environment under an id of its own")
+        }
+        let vector: any VectorStepping
+        do { vector = try spec.makeVectorEnvironment(count: environments) } catch {
+            throw .invalidConfiguration(error.description)
+        }
+        try wrappers.validate(for: vector.actionSpace, environment: spec.id)
+        return wrappers.wrapNormalization(of: vector)
+    }
+
+    package func makeAgent(observationSpace: Box, actionSpace: ActionSpace) throws(TrainingError) -> any Agent {
         try algorithmSpec.makeAgent(settings, context: AgentContext(
             observationSpace: observationSpace, actionSpace: actionSpace, copies: environments, totalSteps: steps,
             seed: seed, savesExperience: saveReplay, shardSize: shardSize))
@@ -199,9 +220,9 @@ struct RunConfiguration: Codable, Equatable {
 
 /// A config section's key: an algorithm's name.
 private struct SectionKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ name: String) { stringValue = name }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+    package var stringValue: String
+    package var intValue: Int? { nil }
+    package init(_ name: String) { stringValue = name }
+    package init?(stringValue: String) { self.stringValue = stringValue }
+    package init?(intValue: Int) { nil }
 }

@@ -7,27 +7,27 @@ import NeuralNet
 /// `learning_curve.svg`. Every file is written atomically (`AtomicFile`), and a checkpoint
 /// is committed by one rename: `checkpoint.safetensors` holds everything a resume needs in
 /// its metadata, so a kill at any moment leaves the last whole checkpoint loadable.
-struct RunFolder {
-    let url: URL
+package struct RunFolder {
+    package let url: URL
 
-    init(_ path: String) { url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL }
+    package init(_ path: String) { url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL }
 
-    var path: String { url.path }
-    var configURL: URL { url.appendingPathComponent("config.yaml") }
-    var metricsURL: URL { url.appendingPathComponent("metrics.csv") }
-    var checkpointURL: URL { url.appendingPathComponent("checkpoint.safetensors") }
-    var checkpointInfoURL: URL { url.appendingPathComponent("checkpoint.json") }
-    var plotURL: URL { url.appendingPathComponent("learning_curve.svg") }
+    package var path: String { url.path }
+    package var configURL: URL { url.appendingPathComponent("config.yaml") }
+    package var metricsURL: URL { url.appendingPathComponent("metrics.csv") }
+    package var checkpointURL: URL { url.appendingPathComponent("checkpoint.safetensors") }
+    package var checkpointInfoURL: URL { url.appendingPathComponent("checkpoint.json") }
+    package var plotURL: URL { url.appendingPathComponent("learning_curve.svg") }
 
     /// Whether the folder already holds a run.
-    var holdsRun: Bool {
+    package var holdsRun: Bool {
         [configURL, checkpointURL, metricsURL].contains { FileManager.default.fileExists(atPath: $0.path) }
     }
 
     /// Creates the folder for a new run and locks it. A folder that holds another run is
     /// refused unless `force`, in which case that run's files are removed first (never
     /// while another process holds its lock).
-    func create(force: Bool) throws(RunFolderError) -> RunFolderLock {
+    package func create(force: Bool) throws(RunFolderError) -> RunFolderLock {
         if holdsRun && !force { throw .alreadyHoldsRun(path) }
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -45,14 +45,14 @@ struct RunFolder {
     }
 
     /// Locks an existing run to continue it, and removes what a killed writer left behind.
-    func lockForResume() throws(RunFolderError) -> RunFolderLock {
+    package func lockForResume() throws(RunFolderError) -> RunFolderLock {
         let lock = try RunFolderLock(url)
         AtomicFile.removeLeftovers(in: url)
         return lock
     }
 
     /// The run's configuration from config.yaml: every key known, every value of its type.
-    func readConfiguration() throws(RunFolderError) -> RunConfiguration {
+    package func readConfiguration() throws(RunFolderError) -> RunConfiguration {
         let text: String
         do { text = try ConfigurationValue.readText(of: configURL.path) } catch {
             if case .unreadable(_, let reason) = error, reason.hasPrefix("no such file") {
@@ -68,13 +68,13 @@ struct RunFolder {
     }
 
     /// Writes `text` to `file` atomically.
-    func write(_ text: String, to file: URL) throws(RunFolderError) {
+    package func write(_ text: String, to file: URL) throws(RunFolderError) {
         try AtomicFile.write(Data(text.utf8), to: file)
     }
 
     /// Commits `saved` by one atomic rename of checkpoint.safetensors, then writes
     /// checkpoint.json, a summary for people and tools (nothing reads it back).
-    func saveCheckpoint(_ saved: SavedCheckpoint) throws(RunFolderError) {
+    package func saveCheckpoint(_ saved: SavedCheckpoint) throws(RunFolderError) {
         let names = saved.agent.tensors.keys.sorted()
         let data = SafeTensors.encode(names.map { ($0, saved.agent.tensors[$0]!) }, metadata: saved.metadata)
         try AtomicFile.write(data, to: checkpointURL)
@@ -87,7 +87,7 @@ struct RunFolder {
     }
 
     /// Reads the checkpoint: everything from checkpoint.safetensors alone, checked.
-    func loadCheckpoint() throws(RunFolderError) -> SavedCheckpoint {
+    package func loadCheckpoint() throws(RunFolderError) -> SavedCheckpoint {
         var status = stat()
         guard stat(checkpointURL.path, &status) == 0 else { throw .missingCheckpoint(path) }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
@@ -117,28 +117,29 @@ struct RunFolder {
 
 /// What `checkpoint.json` says about a checkpoint (the same facts are in the checkpoint's
 /// metadata, which is what AgentLab reads).
-struct CheckpointInfo: Codable, Equatable {
-    var environment: String
-    var algorithm: String
+package struct CheckpointInfo: Codable, Equatable {
+    package var environment: String
+    package var algorithm: String
     /// The network's description; a checkpoint loads only into the same network.
-    var network: String
+    package var network: String
     /// Environment steps trained.
-    var step: Int
-    var seed: UInt64
+    package var step: Int
+    package var seed: UInt64
     /// Episodes finished during training.
-    var episodes: Int
+    package var episodes: Int
     /// AgentLab's version that wrote it.
-    var version: String
+    package var version: String
     /// FNV-1a 64-bit hash of checkpoint.safetensors, in hex.
-    var checkpointHash: String?
+    package var checkpointHash: String?
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case environment, algorithm, network, step, seed, episodes, version
         case checkpointHash = "checkpoint_hash"
     }
 }
 
-enum RunFolderError: Error, CustomStringConvertible {
+/// What can go wrong with a run folder; each message names the path and says what to do.
+public enum RunFolderError: Error, CustomStringConvertible {
     case alreadyHoldsRun(String)
     case unwritable(String, reason: String)
     case missingCheckpoint(String)
@@ -147,7 +148,7 @@ enum RunFolderError: Error, CustomStringConvertible {
     case mismatch(String)
     case locked(String, holder: String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .alreadyHoldsRun(let path):
             return "\(path) already holds a run: choose another --out, resume it with `agentlab train --resume \(path)`, or pass --force to replace it"
@@ -168,7 +169,7 @@ enum RunFolderError: Error, CustomStringConvertible {
 }
 
 /// FNV-1a, 64 bits, as 16 hex digits: a fast content fingerprint (not a cryptographic hash).
-func fnv1a64Hex(_ data: Data) -> String {
+package func fnv1a64Hex(_ data: Data) -> String {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in data {
         hash ^= UInt64(byte)
@@ -179,4 +180,4 @@ func fnv1a64Hex(_ data: Data) -> String {
 }
 
 /// The version written into checkpoints.
-let agentLabVersion = "0.2.0"
+package let agentLabVersion = "0.2.0"

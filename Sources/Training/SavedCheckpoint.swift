@@ -7,28 +7,28 @@ import NeuralNet
 /// the run's own state at that step (its metrics so far, the session's pending sums, the
 /// environments), so that a resumed run continues exactly and nothing else must agree with
 /// it. Stored in checkpoint.safetensors: tensors for the agent, `__metadata__` for the rest.
-struct SavedCheckpoint {
-    static let formatKey = "agentlab.format"
-    static let format = "2"
+package struct SavedCheckpoint {
+    package static let formatKey = "agentlab.format"
+    package static let format = "2"
 
     /// The agent's tensors and state.
-    var agent: AgentCheckpoint
-    var info: CheckpointInfo
+    package var agent: AgentCheckpoint
+    package var info: CheckpointInfo
     /// The configuration the run was trained with (nil in checkpoints of format 1).
-    var configuration: RunConfiguration?
+    package var configuration: RunConfiguration?
     /// The session's state at the checkpoint (nil in format 1).
-    var session: SessionState?
+    package var session: SessionState?
     /// metrics.csv as it was at the checkpoint (nil in format 1).
-    var metrics: String?
+    package var metrics: String?
     /// The vector environment's saved state (nil when it could not be saved).
-    var environments: Data?
+    package var environments: Data?
     /// The normalisation statistics (nil when the run normalises nothing): evaluation
     /// applies them frozen, even when the environments' state could not be saved.
-    var normalization: NormalizedVectorEnvironment.Statistics?
+    package var normalization: NormalizedVectorEnvironment.Statistics?
     /// FNV-1a hash of the file's bytes (set when read).
-    var hash: String = ""
+    package var hash: String = ""
 
-    init(agent: AgentCheckpoint, info: CheckpointInfo, configuration: RunConfiguration, session: SessionState,
+    package init(agent: AgentCheckpoint, info: CheckpointInfo, configuration: RunConfiguration, session: SessionState,
          metrics: String, environments: Data?, normalization: NormalizedVectorEnvironment.Statistics? = nil) {
         self.normalization = normalization
         self.agent = agent
@@ -44,7 +44,7 @@ struct SavedCheckpoint {
     }
 
     /// The file's metadata: the agent's state and the run's, under `agentlab.`.
-    var metadata: [String: String] {
+    package var metadata: [String: String] {
         var metadata = agent.state
         metadata[Self.formatKey] = Self.format
         metadata["agentlab.environment"] = info.environment
@@ -67,7 +67,7 @@ struct SavedCheckpoint {
     }
 
     /// Reads a checkpoint of format 2, checking every value before anything uses it.
-    init(tensors: [String: SafeTensors.Entry], metadata: [String: String], hash: String) throws(CheckpointError) {
+    package init(tensors: [String: SafeTensors.Entry], metadata: [String: String], hash: String) throws(CheckpointError) {
         let own = metadata.filter { $0.key.hasPrefix("agentlab.") }
         guard own[Self.formatKey] == Self.format else {
             throw .valueOutOfRange(name: Self.formatKey, value: own[Self.formatKey] ?? "", expected: Self.format
@@ -114,7 +114,7 @@ struct SavedCheckpoint {
 
     /// Reads a checkpoint of format 1, whose description is checkpoint.json, tied to the
     /// weights by their hash.
-    init(legacy agent: AgentCheckpoint, data: Data, summary: URL) throws(CheckpointError) {
+    package init(legacy agent: AgentCheckpoint, data: Data, summary: URL) throws(CheckpointError) {
         let hash = fnv1a64Hex(data)
         guard let json = try? Data(contentsOf: summary),
               let info = try? JSONDecoder().decode(CheckpointInfo.self, from: json)
@@ -149,19 +149,19 @@ struct SavedCheckpoint {
         return value
     }
 
-    static func json(_ value: some Encodable) throws -> String {
+    package static func json(_ value: some Encodable) throws -> String {
         String(decoding: try jsonEncoder.encode(value), as: UTF8.self)
     }
 
     /// JSON with NaN and infinities as strings (a metric such as explained variance can be NaN).
-    static let jsonEncoder: JSONEncoder = {
+    package static let jsonEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }()
 
-    static let jsonDecoder: JSONDecoder = {
+    package static let jsonDecoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
@@ -170,23 +170,23 @@ struct SavedCheckpoint {
 
 /// What a training session carries from one log row to the next, saved with every
 /// checkpoint so a resumed run writes the same rows as an uninterrupted one.
-struct SessionState: Codable, Equatable {
+package struct SessionState: Codable, Equatable {
     /// Episodes finished since the run began.
-    var episodes = 0
+    package var episodes = 0
     /// Returns and lengths of the episodes finished since the last row.
-    var pendingReturns: [Double] = []
-    var pendingLengths: [Double] = []
+    package var pendingReturns: [Double] = []
+    package var pendingLengths: [Double] = []
     /// The agent's metrics since the last row: their sums and counts.
-    var pendingMetrics: [String: MetricSum] = [:]
+    package var pendingMetrics: [String: MetricSum] = [:]
     /// The last 100 returns (the progress line's average).
-    var recentReturns: [Double] = []
+    package var recentReturns: [Double] = []
 
-    struct MetricSum: Codable, Equatable {
-        var sum: Double
-        var count: Double
+    package struct MetricSum: Codable, Equatable {
+        package var sum: Double
+        package var count: Double
     }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case episodes, pendingReturns = "pending_returns", pendingLengths = "pending_lengths"
         case pendingMetrics = "pending_metrics", recentReturns = "recent_returns"
     }

@@ -4,20 +4,24 @@ import Foundation
 
 /// A run folder loaded for playing: its configuration, its agent with the checkpoint's
 /// weights, and the checkpoint's description. Used by `eval`, `watch` and `record`.
-struct TrainedRun {
-    let folder: RunFolder
-    let configuration: RunConfiguration
-    let agent: any Agent
-    let info: CheckpointInfo
+public struct TrainedRun {
+    package let folder: RunFolder
+    public let configuration: RunConfiguration
+    public let agent: any Agent
+    package let info: CheckpointInfo
     /// FNV-1a hash of checkpoint.safetensors.
-    let checkpointHash: String
-    let spec: EnvironmentSpec
+    package let checkpointHash: String
+    public let spec: EnvironmentSpec
     /// The normalisation statistics saved with the checkpoint (nil when the run normalises nothing).
-    let normalization: NormalizedVectorEnvironment.Statistics?
+    package let normalization: NormalizedVectorEnvironment.Statistics?
 
     /// Loads and checks everything before anything runs: a missing, corrupt or mismatched
     /// checkpoint (another environment, another network) is an error naming both sides.
-    init(_ path: String) throws(RunFolderError) {
+    ///
+    /// `environment` plays the agent on another environment than it trained on, one with the
+    /// same observation and action spaces (a natively trained CartPole-v1 agent on
+    /// `gymnasium:CartPole-v1`); anything else is refused, naming both.
+    public init(_ path: String, environment replacement: String? = nil) throws(RunFolderError) {
         folder = RunFolder(path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -31,10 +35,30 @@ struct TrainedRun {
             throw .mismatch("the checkpoint in \(folder.path) is for \(info.algorithm) on \(info.environment), "
                 + "but its config.yaml describes \(configuration.algorithm) on \(configuration.environment)")
         }
+        let trainedSpec: EnvironmentSpec
         do {
-            spec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
+            trainedSpec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
         } catch {
             throw .mismatch("the run's environment is unusable: \(error)")
+        }
+        if let replacement, replacement != configuration.environment {
+            do {
+                spec = try EnvironmentRegistry.standard.spec(id: replacement)
+            } catch {
+                throw .mismatch("--env \(replacement) is unusable: \(error)")
+            }
+            let trained = trainedSpec.makeEnvironment(), other = spec.makeEnvironment()
+            guard trained.observationSpace.shape == other.observationSpace.shape,
+                  trained.actionSpace.discrete == other.actionSpace.discrete,
+                  trained.actionSpace.box?.shape == other.actionSpace.box?.shape
+            else {
+                throw .mismatch("\(folder.path) was trained on \(configuration.environment) (observations "
+                    + "\(trained.observationSpace.shape), actions \(trained.actionSpace)), and \(replacement) has "
+                    + "observations \(other.observationSpace.shape) and actions \(other.actionSpace); pick an "
+                    + "environment with the same spaces")
+            }
+        } else {
+            spec = trainedSpec
         }
         normalization = saved.normalization
         if configuration.wrappers.normalizeObservations, saved.normalization?.observations == nil {
@@ -69,10 +93,10 @@ struct TrainedRun {
 
     /// A fresh environment as the agent was trained to see it: the run's action wrappers,
     /// and its saved observation statistics applied frozen (evaluation, watching, recording).
-    func makeEnvironment() -> any Environment { environmentFactory() }
+    public func makeEnvironment() -> any Environment { environmentFactory() }
 
     /// `makeEnvironment()` as a closure that threads may share.
-    var environmentFactory: @Sendable () -> any Environment {
+    public var environmentFactory: @Sendable () -> any Environment {
         let (wrappers, spec, statistics) = (configuration.wrappers, spec, normalization)
         return { wrappers.wrapForEvaluation(spec.makeEnvironment(), statistics: statistics) }
     }

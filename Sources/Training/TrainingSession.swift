@@ -7,11 +7,11 @@ import Parallelism
 /// One training run from its resolved configuration to its final checkpoint: builds the
 /// environments and the agent, drives the loop, logs metrics, writes checkpoints. Everything
 /// is built and checked before the run folder is touched.
-final class TrainingSession {
-    let configuration: RunConfiguration
-    let folder: RunFolder
-    let agent: any Agent
-    let loop: EnvironmentLoop
+public final class TrainingSession {
+    public let configuration: RunConfiguration
+    package let folder: RunFolder
+    public let agent: any Agent
+    package let loop: EnvironmentLoop
     private let environments: any VectorStepping
     private let spec: EnvironmentSpec
     private var metrics: MetricsLog
@@ -22,7 +22,7 @@ final class TrainingSession {
     private(set) var inexactResume: String?
 
     /// A new run: builds everything, then creates and locks the folder and writes config.yaml.
-    convenience init(
+    package convenience init(
         starting configuration: RunConfiguration, in folderFor: (RunConfiguration) -> RunFolder, force: Bool
     ) throws {
         let folder = folderFor(configuration)
@@ -35,7 +35,7 @@ final class TrainingSession {
     /// is locked first; config.yaml must still describe the run the checkpoint was trained
     /// as (only `steps` and `checkpoint_interval` may change), and is rewritten only once
     /// everything has been checked.
-    convenience init(resuming folder: RunFolder, steps: Int?, threads: Int? = nil) throws {
+    package convenience init(resuming folder: RunFolder, steps: Int?, threads: Int? = nil) throws {
         let lock = try folder.lockForResume()
         var configuration = try folder.readConfiguration()
         let saved = try folder.loadCheckpoint()
@@ -63,8 +63,7 @@ final class TrainingSession {
         self.configuration = configuration
         self.folder = folder
         spec = try EnvironmentRegistry.standard.spec(id: configuration.environment)
-        environments = configuration.wrappers.wrapNormalization(
-            of: makeVectorEnvironment(try configuration.makeEnvironment(from: spec), count: configuration.environments))
+        environments = try configuration.makeVectorEnvironment(from: spec)
         let algorithm = try configuration.algorithmSpec
         agent = try configuration.makeAgent(observationSpace: environments.observationSpace,
                                             actionSpace: environments.actionSpace)
@@ -141,7 +140,7 @@ final class TrainingSession {
             + "checkpoint_interval and threads may change on resume)")
     }
 
-    static func yaml(_ configuration: RunConfiguration) throws -> String {
+    package static func yaml(_ configuration: RunConfiguration) throws -> String {
         "# AgentLab run configuration, fully resolved (preset, then --config, then flags).\n"
             + "# Resume with: agentlab train --resume <this folder>\n"
             + (try ConfigurationValue(encoding: configuration))
@@ -149,7 +148,7 @@ final class TrainingSession {
     }
 
     /// Trains to the configured number of steps or until SIGINT, SIGTERM or SIGHUP.
-    func run() throws {
+    public func run() throws {
         installStopHandlers()
         let c = configuration
         let startStep = loop.globalStep
@@ -198,6 +197,7 @@ final class TrainingSession {
             let where_ = lastCheckpoint.map { "the last good checkpoint is \($0.path) (step \($0.step))" }
                 ?? "no checkpoint was written before it"
             printError("\(error.description); \(where_)")
+            if case .environmentFailed = error { throw ExitCodeError.environmentFailed }
             throw ExitCodeError.trainingFailed
         }
         progress.finish()
@@ -265,9 +265,12 @@ final class TrainingSession {
 }
 
 /// Errors already reported on stderr that only need an exit status.
-enum ExitCodeError: Error {
+public enum ExitCodeError: Error {
     /// Training stopped on a NaN or infinite loss (exit status 1).
     case trainingFailed
+    /// An environment failed (a Gymnasium environment raised, its worker died or hung):
+    /// exit status 2, as for other input the user must fix.
+    case environmentFailed
     /// Training was stopped by a signal after saving (exit status 128 + its number: 130 for
     /// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, the shell's convention).
     case interrupted(signal: Int32)

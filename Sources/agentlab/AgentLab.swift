@@ -1,4 +1,5 @@
 import Agents
+import Training
 import ArgumentParser
 import Environments
 import Foundation
@@ -35,6 +36,8 @@ struct AgentLab: ParsableCommand {
             finish(ExitCode.usageError.rawValue)
         } catch ExitCodeError.trainingFailed {
             finish(1)
+        } catch ExitCodeError.environmentFailed {
+            finish(ExitCode.usageError.rawValue)
         } catch ExitCodeError.interrupted(let signal) {
             finish(128 + signal)
         } catch where error is EnvironmentError || error is RunFolderError || error is ConfigurationError
@@ -71,12 +74,3 @@ struct UsageError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Writes `message` and a newline to standard error.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
-}
-
-/// Writes a line that is not an error to standard error (so standard output stays data).
-func printNote(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Autodiff
 import Foundation
 import Parallelism
+import Training
 
 /// `agentlab bench`: measures speed, release builds only.
 struct BenchCommand: ParsableCommand {

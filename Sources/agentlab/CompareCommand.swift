@@ -2,6 +2,7 @@ import ArgumentParser
 import Environments
 import Foundation
 import Sweeps
+import Training
 import Viewer
 
 /// `agentlab compare`: learning curves of runs and sweeps side by side, mean and 95% band

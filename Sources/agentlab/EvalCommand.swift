@@ -1,4 +1,5 @@
 import Agents
+import Training
 import ArgumentParser
 import Environments
 import Foundation
@@ -26,6 +27,9 @@ struct EvalCommand: ParsableCommand {
 
     @Argument(help: "Run folders written by `agentlab train`.")
     var runs: [String]
+
+    @Option(help: ArgumentHelp("Play on this environment instead of the one the run trained on (same observation and action spaces), e.g. gymnasium:CartPole-v1.", valueName: "id"))
+    var env: String?
 
     @Option(help: "Episodes per run.")
     var episodes = 100
@@ -76,7 +80,7 @@ struct EvalCommand: ParsableCommand {
         let junitOutput = try junit.map { try OutputFile(option: "--junit", path: $0) }
         var loaded: [TrainedRun] = []
         for path in runs {
-            do { loaded.append(try TrainedRun(path)) } catch { throw UsageError(error.description) }
+            do { loaded.append(try TrainedRun(path, environment: env)) } catch { throw UsageError(error.description) }
         }
         ThreadCount.apply(threads)
         var reports: [EvaluationReport] = []
@@ -167,7 +171,7 @@ struct EvaluationReport: Codable {
     init(run: TrainedRun, episodes results: [EpisodeRecord], seed: UInt64, stochastic: Bool,
          minimumReturn: Double?, seconds: Double) {
         self.run = run.folder.path
-        environment = run.configuration.environment
+        environment = run.spec.id
         algorithm = run.configuration.algorithm
         checkpointStep = run.info.step
         checkpointHash = run.checkpointHash

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// Where a command writes a report (`eval --json`, `--junit`): `-` is standard output; a
 /// device or a pipe is written through, never replaced; a symbolic link is followed and its

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Environments
 import Foundation
+import Training
 import Viewer
 
 /// `agentlab record`: plays episodes headless and writes them as an animated GIF or a
@@ -28,6 +29,9 @@ struct RecordCommand: ParsableCommand {
 
     @Argument(help: "A run folder written by `agentlab train` (its agent plays greedily), or an environment id (see `agentlab envs`) played by --policy.")
     var target: String
+
+    @Option(help: ArgumentHelp("With a run folder: play on this environment instead of the one the run trained on (same observation and action spaces), e.g. gymnasium:CartPole-v1.", valueName: "id"))
+    var env: String?
 
     @Option(help: "The file (.gif) or folder (anything else) to write.")
     var out: String
@@ -58,7 +62,7 @@ struct RecordCommand: ParsableCommand {
     }
 
     func run() throws {
-        let resolved = try resolvePlaybackTarget(target, policy: policy, seed: seed)
+        let resolved = try resolvePlaybackTarget(target, policy: policy, seed: seed, environment: env)
         try checkParentFolder(of: out)
         let options = RecordingOptions(
             title: resolved.title, scale: scale,

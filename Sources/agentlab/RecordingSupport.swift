@@ -1,6 +1,7 @@
 import ArgumentParser
 import Environments
 import Foundation
+import Training
 import Viewer
 
 /// Steps per second for showing `id` to a person: CartPole in real time (50 steps/s, its
@@ -30,15 +31,17 @@ enum PolicyChoice: String, ExpressibleByArgument, CaseIterable {
 
 /// Resolves a TARGET argument: a run folder (its trained agent plays greedily in its
 /// environment), or an environment id played by `policy`.
-func resolvePlaybackTarget(_ target: String, policy: PolicyChoice, seed: UInt64) throws -> PlaybackTarget {
+func resolvePlaybackTarget(
+    _ target: String, policy: PolicyChoice, seed: UInt64, environment replacement: String? = nil
+) throws -> PlaybackTarget {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {
         let run: TrainedRun
-        do { run = try TrainedRun(target) } catch { throw UsageError(error.description) }
+        do { run = try TrainedRun(target, environment: replacement) } catch { throw UsageError(error.description) }
         return PlaybackTarget(
             environment: run.makeEnvironment(), advisor: AgentAdvisor(agent: run.agent),
-            title: "\(run.configuration.environment) · \(run.configuration.algorithm)",
-            environmentID: run.configuration.environment,
+            title: "\(run.spec.id) · \(run.configuration.algorithm)",
+            environmentID: run.spec.id,
             description: "\(run.configuration.algorithm) · step \(run.info.step) · seed \(seed)")
     }
     let environment = try makeEnvironment(id: target)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Environments
 import Foundation
 import SeededRandom
+import Training
 
 /// `agentlab rollout`: plays an environment with random or given actions and prints what
 /// happens, one line per event.

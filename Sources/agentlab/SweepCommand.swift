@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Parallelism
-import Synchronization
 import Sweeps
+import Synchronization
+import Training
 
 /// `agentlab sweep`: settings × seeds, on this machine's cores or a Ray cluster.
 struct SweepCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import Agents
+import Training
 import ArgumentParser
 import Environments
 import Foundation

@@ -1,4 +1,5 @@
 import Agents
+import Training
 import ArgumentParser
 import Environments
 import Foundation
@@ -26,6 +27,9 @@ struct WatchCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A run folder written by `agentlab train`.", valueName: "run"))
     var runFolder: String
 
+    @Option(help: ArgumentHelp("Play on this environment instead of the one the run trained on (same observation and action spaces), e.g. gymnasium:CartPole-v1.", valueName: "id"))
+    var env: String?
+
     @Option(help: "Close after this many episodes (default: play until the window is closed).")
     var episodes: Int?
 
@@ -38,8 +42,8 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         // Everything is checked before a window opens.
         let trained: TrainedRun
-        do { trained = try TrainedRun(runFolder) } catch { throw UsageError(error.description) }
-        let id = trained.configuration.environment
+        do { trained = try TrainedRun(runFolder, environment: env) } catch { throw UsageError(error.description) }
+        let id = trained.spec.id
         let options = WatchOptions(
             title: "\(id) · \(trained.configuration.algorithm)", scale: window.scale,
             stepsPerSecond: window.fps ?? defaultStepsPerSecond(for: id), seed: window.seed, restartsAutomatically: true,
@@ -56,15 +60,3 @@ struct WatchCommand: ParsableCommand {
 
 /// A trained agent as the viewer's advisor: its greedy action with the probabilities or
 /// Q-values behind it.
-struct AgentAdvisor: ActionAdvisor {
-    let agent: any Agent
-
-    mutating func advise(_ observation: [Float]) -> Advice {
-        let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
-        switch choice.kind {
-        case .gaussian, .deterministic: return Advice(continuous: choice.values, spreads: choice.spreads)
-        case .probabilities: return Advice(action: choice.action, scores: choice.scores, kind: .probabilities)
-        case .values: return Advice(action: choice.action, scores: choice.scores, kind: .values)
-        }
-    }
-}

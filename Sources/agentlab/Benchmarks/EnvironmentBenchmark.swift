@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import Parallelism
 import SeededRandom
+import Training
 
 /// The `agentlab bench envs` workloads: steps per second of every registered environment
 /// (with its registry wrappers), random actions, observations written, one copy and a

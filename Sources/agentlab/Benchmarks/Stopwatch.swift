@@ -3,14 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Monotonic time in nanoseconds.
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-}
+import Training
 
 /// The median of `samples` (which it sorts).
 func median(_ samples: [Double]) -> Double {
@@ -39,6 +32,7 @@ private let RUSAGE_SELF_VALUE = Int32(RUSAGE_SELF.rawValue)
 #else
 private let RUSAGE_SELF_VALUE = RUSAGE_SELF
 #endif
+import Training
 
 /// The process's peak resident memory so far, in MiB.
 func peakResidentMiB() -> Double {

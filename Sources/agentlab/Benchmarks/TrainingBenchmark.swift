@@ -1,4 +1,5 @@
 import Agents
+import Training
 import Environments
 import Foundation
 import Parallelism

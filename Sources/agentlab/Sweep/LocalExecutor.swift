@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// How one trial's attempt ended.
 enum TrialOutcome: Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Sweeps
+import Training
 
 /// Trials as jobs on a Ray cluster, through its Job Submission REST API: Ray places each
 /// job on a node with `threads` free CPUs. The entrypoint is the trial's own `agentlab`

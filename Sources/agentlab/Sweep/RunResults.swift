@@ -1,5 +1,6 @@
 import Foundation
 import Sweeps
+import Training
 
 /// What a finished run folder says about its results, read with size limits: `sweep`
 /// scores trials with it and `compare` plots and tabulates runs with it.

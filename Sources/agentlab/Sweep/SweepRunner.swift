@@ -1,5 +1,6 @@
 import Foundation
 import Sweeps
+import Training
 
 /// Runs a sweep's trials on an executor, `parallel` at a time, and keeps its folder:
 ///

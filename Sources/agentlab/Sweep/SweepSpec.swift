@@ -1,5 +1,6 @@
 import Foundation
 import Sweeps
+import Training
 
 /// What a sweep scores each trial by (higher is better).
 enum SweepObjective: String, CaseIterable {
