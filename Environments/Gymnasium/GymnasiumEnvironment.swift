@@ -3,7 +3,8 @@
 ///
 /// Made with `render_mode="rgb_array"`, so `render()` returns Gymnasium's own picture.
 /// Gymnasium's time limit applies in Python (a step reports `isTruncated`). The first
-/// reset without a seed counts as `reset(seed: 0)`.
+/// reset without a seed counts as `reset(seed: 0)`; an unseeded reset after an episode ended
+/// continues the environment's generator exactly as a vector's autoreset does.
 ///
 /// Failures cannot surface from `reset` (the protocol's reset does not throw): one there
 /// is kept and thrown by the next `step` as `EnvironmentError.external`, with the message
@@ -47,7 +48,12 @@ public struct GymnasiumEnvironment: Environment {
 
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         guard case .success(let vector) = connection else { isReset = true; return }
-        vector.reset(seed: seed)
+        // After an episode's end the worker has already begun the next one, unseeded: an
+        // unseeded reset takes it, so the copy's generator advances as a vector's would.
+        if seed != nil || !hasEnded {
+            let seed = seed ?? (isReset ? nil : 0)
+            vector.reset { _ in seed }
+        }
         _ = observation.update(fromContentsOf: vector.observation(ofCopy: 0))
         isReset = true
         hasEnded = false

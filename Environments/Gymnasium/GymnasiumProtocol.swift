@@ -238,6 +238,30 @@ public enum GymnasiumBridge {
             + "AGENTLAB_PYTHON to an interpreter that has gymnasium")
     }
 
+    /// The version of the `gymnasium` package the bridge's interpreter imports, or why
+    /// there is none (no interpreter, or no `gymnasium` in it: the message says what to
+    /// install). Runs the interpreter once.
+    public static func installedVersion() -> Result<String, GymnasiumError> {
+        let python: String
+        do { python = try interpreter() } catch { return .failure(error) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import gymnasium, numpy; print(gymnasium.__version__)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch {
+            return .failure(.spawn(id: "", reason: "\(python) could not be started: \(error)"))
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            return .failure(.noPython("gymnasium is not installed for \(python): run '\(python) -m pip install gymnasium' "
+                + "(or set AGENTLAB_PYTHON to an interpreter that has it)"))
+        }
+        return .success(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// A private folder holding the worker module, written once per process.
     static func moduleDirectory() throws(GymnasiumError) -> String {
         let result = writtenModule.withLock { cached -> Result<String, GymnasiumError> in

@@ -66,7 +66,7 @@ public final class GymnasiumVectorEnvironment: VectorStepping {
             if workerCount == 1, let idle = IdleWorkers.take(id: id, copies: block.count, render: render) {
                 started.append(idle)
             } else {
-                started.append(try GymnasiumWorker(id: id, copies: block.count, render: render))
+                started.append(try GymnasiumWorker(id: id, copies: block.count, firstCopy: block.lowerBound, render: render))
             }
         }
         recycles = workerCount == 1
@@ -105,6 +105,11 @@ public final class GymnasiumVectorEnvironment: VectorStepping {
 
     public func reset(seed: UInt64?) {
         let seed = seed ?? (hasBeenReset ? nil : 0)
+        reset { copy in seed.map { seedForCopy(copy, of: $0) } }
+    }
+
+    /// Resets copy `i` with `env.reset(seed=seeds(i))`, unseeded where that is nil.
+    func reset(seeds: (Int) -> UInt64?) {
         hasBeenReset = true
         pendingFailure = nil
         for i in 0..<count {
@@ -115,8 +120,9 @@ public final class GymnasiumVectorEnvironment: VectorStepping {
         for (w, block) in blocks.enumerated() {
             var message = GymnasiumMessage(opcode: .reset, capacity: block.count * 9)
             for copy in block {
+                let seed = seeds(copy)
                 message.append(UInt8(seed == nil ? 0 : 1))
-                message.append(seed.map { seedForCopy(copy, of: $0) } ?? 0)
+                message.append(seed ?? 0)
             }
             do { try workers[w].send(message.bytes); sent[w] = true } catch { keep(error, copy: block.lowerBound) }
         }

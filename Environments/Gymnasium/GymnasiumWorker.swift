@@ -36,7 +36,8 @@ final class GymnasiumWorker: @unchecked Sendable {  // used by one thread at a t
     private var replyBuffer = [UInt8](repeating: 0, count: 4096)
 
     /// Starts the worker and makes the environment; `render` asks for `rgb_array` frames.
-    init(id: String, copies: Int, render: Bool) throws(GymnasiumError) {
+    /// Its messages number copies from `firstCopy` (its block's place in a vector).
+    init(id: String, copies: Int, firstCopy: Int = 0, render: Bool) throws(GymnasiumError) {
         precondition(copies > 0, "a worker hosts at least one copy")
         self.id = id
         self.copies = copies
@@ -45,6 +46,7 @@ final class GymnasiumWorker: @unchecked Sendable {  // used by one thread at a t
         (process, requests, replies) = try GymnasiumWorker.spawn(id: id)
         var make = GymnasiumMessage(opcode: .make)
         make.append(UInt32(copies))
+        make.append(UInt32(firstCopy))
         make.append(UInt8(render ? 1 : 0))
         make.append(string: id)
         do {
@@ -155,11 +157,12 @@ final class GymnasiumWorker: @unchecked Sendable {  // used by one thread at a t
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = living.withLock { set -> Int32 in
-            let status = posix_spawn(&pid, python, &actions, nil, argv, envp)
-            if status == 0 { set.insert(pid) }
-            return status
+        var pid: pid_t = 0, status: Int32 = 0
+        SpawningThread.shared.perform {
+            living.withLock { set in
+                status = posix_spawn(&pid, python, &actions, nil, argv, envp)
+                if status == 0 { set.insert(pid) }
+            }
         }
         Glibc.close(request.read)
         Glibc.close(reply.write)
@@ -272,6 +275,49 @@ final class GymnasiumWorker: @unchecked Sendable {  // used by one thread at a t
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+}
+
+/// The thread every worker is started from, alive as long as the process. Linux sends a
+/// child its parent-death signal when the *thread* that started it ends, so a worker
+/// started from a pool thread that later exits would be killed with it.
+private final class SpawningThread: @unchecked Sendable {  // state guarded by `condition`
+    static let shared = SpawningThread()
+    private let callers = NSLock()
+    private let condition = NSCondition()
+    private var job: (() -> Void)?
+    private var isFinished = false
+
+    private init() {
+        let thread = Thread { [self] in serve() }
+        thread.name = "agentlab-gymnasium-spawner"
+        thread.start()
+    }
+
+    /// Runs `body` on the spawning thread and returns when it is done.
+    func perform(_ body: @escaping () -> Void) {
+        callers.lock()
+        defer { callers.unlock() }
+        condition.lock()
+        job = body
+        isFinished = false
+        condition.broadcast()
+        while !isFinished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func serve() {
+        condition.lock()
+        while true {
+            while job == nil { condition.wait() }
+            let body = job!
+            job = nil
+            condition.unlock()
+            body()
+            condition.lock()
+            isFinished = true
+            condition.broadcast()
+        }
     }
 }
 

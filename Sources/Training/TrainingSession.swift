@@ -147,8 +147,15 @@ public final class TrainingSession {
             .yaml(order: ["environment", "algorithm", "steps", "seed", "environments", "checkpoint_interval"])
     }
 
-    /// Trains to the configured number of steps or until SIGINT, SIGTERM or SIGHUP.
+    /// Trains to the configured number of steps or until SIGINT, SIGTERM or SIGHUP, printing
+    /// progress, and writes the final checkpoint. The folder is unlocked when it returns
+    /// (another session may then resume it); a session trains once.
+    /// - Throws: `ExitCodeError` when training stopped on a NaN loss, a failing environment
+    ///   (after saying why on standard error) or a signal (after saving); the folder's
+    ///   errors (`RunFolderError`) when a checkpoint cannot be written.
     public func run() throws {
+        precondition(lock != nil, "a TrainingSession trains once")
+        defer { lock = nil }
         installStopHandlers()
         let c = configuration
         let startStep = loop.globalStep

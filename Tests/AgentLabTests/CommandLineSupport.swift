@@ -4,6 +4,8 @@ import XCTest
 /// Runs the built `agentlab` binary as a user would, each test in a fresh temporary folder.
 class CommandLineTestCase: XCTestCase {
     var folder: URL!
+    /// Variables added to the environment of every `agentlab` the test starts.
+    var extraEnvironment: [String: String] = [:]
 
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentlab-cli-\(UUID().uuidString)")
@@ -24,6 +26,7 @@ class CommandLineTestCase: XCTestCase {
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment["SDL_VIDEODRIVER"] = "offscreen"
+        environment.merge(extraEnvironment) { _, new in new }
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

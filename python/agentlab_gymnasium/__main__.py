@@ -23,7 +23,7 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 U32 = struct.Struct("<I")
 HEADER = struct.Struct("<IB")  # frame length (status byte included), then status
-MAKE_HEAD = struct.Struct("<IBI")  # copies, render, id length
+MAKE_HEAD = struct.Struct("<IIBI")  # copies, number of the first copy, render, id length
 SEED = struct.Struct("<BQ")  # has_seed, seed
 SIZE_2 = struct.Struct("<II")
 
@@ -124,6 +124,7 @@ def space_bytes(space):
 class Worker:
     def __init__(self):
         self.envs = []
+        self.first_copy = 0  # the vector's number for copy 0 here, for messages
 
     def close(self):
         for env in self.envs:
@@ -136,7 +137,7 @@ class Worker:
     def make(self, request):
         if len(request) < MAKE_HEAD.size:
             raise Refusal("malformed MAKE request")
-        copies, render, length = MAKE_HEAD.unpack_from(request)
+        copies, self.first_copy, render, length = MAKE_HEAD.unpack_from(request)
         if len(request) != MAKE_HEAD.size + length:
             raise Refusal("malformed MAKE request")
         if copies == 0:
@@ -220,7 +221,7 @@ class Worker:
         return flat
 
     def reset_copy(self, copy, **kwargs):
-        where = f"(in reset of copy {copy})"
+        where = f"(in reset of copy {self.first_copy + copy})"
         self.episode_steps[copy] = None
         try:
             obs, _ = self.envs[copy].reset(**kwargs)
@@ -262,8 +263,8 @@ class Worker:
                 reward = float(reward)
             except Exception as error:
                 episode_steps[copy] = None
-                raise Refusal(f"{describe(error)} (in step {n} of copy {copy}'s episode)") from None
-            flat = self.flat(obs, f"(in step {n} of copy {copy}'s episode)")
+                raise Refusal(f"{describe(error)} (in step {n} of copy {self.first_copy + copy}'s episode)") from None
+            flat = self.flat(obs, f"(in step {n} of copy {self.first_copy + copy}'s episode)")
             rewards[copy] = reward
             terminated_out[copy] = terminated
             truncated_out[copy] = truncated
@@ -283,7 +284,7 @@ class Worker:
         try:
             frame = self.envs[copy].render()
         except Exception as error:
-            raise Refusal(f"{describe(error)} (in render of copy {copy})") from None
+            raise Refusal(f"{describe(error)} (in render of copy {self.first_copy + copy})") from None
         if not isinstance(frame, np.ndarray):
             raise Refusal(f"render() returned {type(frame).__name__ if frame is not None else 'None'}:"
                           ' make the environment with render_mode="rgb_array"')

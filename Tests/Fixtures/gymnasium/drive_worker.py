@@ -77,7 +77,7 @@ class Worker:
 
     def make(self, env_id, copies=1, render=False):
         name = env_id.encode()
-        return struct.pack("<IBI", copies, int(render), len(name)) + name
+        return struct.pack("<IIBI", copies, 0, int(render), len(name)) + name
 
     def close(self):
         os.write(self.request_w, struct.pack("<IB", 1, CLOSE))
