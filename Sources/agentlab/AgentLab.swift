@@ -1,10 +1,10 @@
 import Agents
-import Training
 import ArgumentParser
 import Environments
 import Foundation
 import Parallelism
 import Sweeps
+import Training
 
 @main
 struct AgentLab: ParsableCommand {
@@ -40,7 +40,7 @@ struct AgentLab: ParsableCommand {
             finish(ExitCode.usageError.rawValue)
         } catch ExitCodeError.interrupted(let signal) {
             finish(128 + signal)
-        } catch where error is EnvironmentError || error is RunFolderError || error is ConfigurationError
+        } catch where error is EnvironmentError || error is GymnasiumError || error is RunFolderError || error is ConfigurationError
                         || error is TrainingError || error is SweepSpecError || error is SweepError || error is CSVError {
             // Input the user can fix: an unknown id, a bad setting or file, a full disk.
             printError("\(error)")

@@ -12,16 +12,18 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Suites: nn (one Adam training step of the agents' networks, sgemm, memory), \
             envs (steps per second of every environment, one copy and 1,024 copies), \
-            train (PPO on CartPole-v1 end to end with CleanRL's configuration). \
-            With no suite named, all of them run. Build with `swift build -c release` first: \
+            train (PPO on CartPole-v1 end to end with CleanRL's configuration), \
+            gymnasium (Gymnasium's CartPole-v1 and Acrobot-v1 through the bridge, 8 copies, over one \
+            worker and one per core; needs Python with gymnasium). With no suite named, nn, envs and \
+            train run. Build with `swift build -c release` first: \
             a debug build is 10 to 100 times slower.
             """)
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
-        case nn, envs, train
+        case nn, envs, train, gymnasium
     }
 
-    @Argument(help: "Suites to run (nn, envs, train); all when none is named.")
+    @Argument(help: "Suites to run (nn, envs, train, gymnasium); nn, envs and train when none is named (gymnasium needs Python).")
     var suites: [Suite] = []
 
     @Option(help: "Also write the results as JSON to this file.")
@@ -44,7 +46,7 @@ struct BenchCommand: ParsableCommand {
         if let warning = BLASKernels.slowKernelWarning() { printNote(warning) }
         ThreadCount.apply(threads)
         printNote("OpenBLAS kernels: \(BLASKernels.coreName); worker pool: \(WorkerPool.shared.threadCount) threads")
-        let chosen = suites.isEmpty ? Suite.allCases : suites
+        let chosen = suites.isEmpty ? [.nn, .envs, .train] : suites
         var results: [BenchmarkResult] = []
         for suite in chosen {
             let suiteResults: [BenchmarkResult]
@@ -52,6 +54,7 @@ struct BenchCommand: ParsableCommand {
             case .nn: suiteResults = NeuralNetBenchmark.run(quick: quick)
             case .envs: suiteResults = EnvironmentBenchmark.run(quick: quick)
             case .train: suiteResults = try TrainingBenchmark.run(quick: quick)
+            case .gymnasium: suiteResults = try GymnasiumBenchmark.run(quick: quick)
             }
             print(BenchmarkResult.table(suiteResults, title: suite.rawValue))
             print()

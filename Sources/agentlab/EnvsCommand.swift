@@ -6,7 +6,12 @@ struct EnvsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "envs",
         abstract: "List the registered environments.",
-        discussion: "One row per id: observation shape, number of actions, step limit and reward threshold.")
+        discussion: """
+            One row per id: observation shape, number of actions, step limit and reward threshold. \
+            Besides these, any Gymnasium environment trains as gymnasium:ID (gymnasium:CartPole-v1, \
+            gymnasium:my_package.envs:MyEnv-v0), run in Python worker processes: the last line says \
+            whether this machine's Python has gymnasium (AGENTLAB_PYTHON chooses the interpreter).
+            """)
 
     func run() throws {
         var rows = [["id", "observation", "actions", "step limit", "threshold", "summary"]]
@@ -22,5 +27,11 @@ struct EnvsCommand: ParsableCommand {
             ])
         }
         print(Table(rows: rows).rendered)
+        switch GymnasiumBridge.installedVersion() {
+        case .success(let version):
+            print("\nGymnasium environments: gymnasium:ID, through gymnasium \(version) (see docs/gymnasium-bridge.md).")
+        case .failure(let reason):
+            print("\nGymnasium environments (gymnasium:ID) are unavailable: \(reason).")
+        }
     }
 }

@@ -1,8 +1,8 @@
 import Agents
-import Training
 import ArgumentParser
 import Environments
 import Foundation
+import Training
 
 /// `agentlab eval`: the headless gate for CI.
 struct EvalCommand: ParsableCommand {

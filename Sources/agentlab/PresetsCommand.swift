@@ -1,7 +1,7 @@
 import Agents
-import Training
 import ArgumentParser
 import Environments
+import Training
 
 /// `agentlab presets`: the tuned configurations shipped with the tool.
 struct PresetsCommand: ParsableCommand {

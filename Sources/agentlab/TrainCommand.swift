@@ -1,8 +1,8 @@
 import Agents
-import Training
 import ArgumentParser
 import Environments
 import Foundation
+import Training
 
 /// `agentlab train`: trains an agent and writes a run folder.
 struct TrainCommand: ParsableCommand {

@@ -1,8 +1,8 @@
 import Agents
-import Training
 import ArgumentParser
 import Environments
 import Foundation
+import Training
 import Viewer
 
 /// `agentlab watch`: a trained agent plays in a window, with its view of each choice.

@@ -1,8 +1,8 @@
 import Agents
-import Training
 import Environments
 import Foundation
 import Parallelism
+import Training
 
 /// The `agentlab bench train` workloads: PPO on CartPole-v1 end to end with CleanRL's and
 /// PureJaxRL's configuration (4 environments, 128 steps, 4 epochs of 4 minibatches, γ 0.99,
