@@ -90,7 +90,10 @@ public struct EnvironmentRegistry: Sendable {
     /// Every built-in environment, and those the program registered.
     public static var standard: EnvironmentRegistry { shared.withLock { $0 } }
 
-    private static let shared = Mutex(EnvironmentRegistry(specs: classicSpecs + minAtarSpecs))
+    /// The built-in environments alone, whatever the program registered.
+    public static let builtIn = EnvironmentRegistry(specs: classicSpecs + minAtarSpecs)
+
+    private static let shared = Mutex(builtIn)
 
     /// Adds `spec` to `standard` for the rest of the process, replacing a spec with the
     /// same id: the way a program makes its own environment trainable by id, e.g.

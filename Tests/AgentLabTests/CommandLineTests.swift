@@ -141,7 +141,7 @@ final class CommandLineTests: CommandLineTestCase {
         let result = try agentlab("presets")
         XCTAssertEqual(result.status, 0, result.error)
         let rows = result.output.split(separator: "\n").filter { $0.contains(" dqn ") }
-        XCTAssertEqual(rows.count, EnvironmentRegistry.standard.specs.count, result.output)
+        XCTAssertEqual(rows.count, EnvironmentRegistry.builtIn.specs.count, result.output)
         let cartPole = try XCTUnwrap(rows.first { $0.contains("CartPole-v1") })
         for setting in ["exploration.end=0.01", "exploration.fraction=0.1", "network.hidden_sizes=[128, 128]",
                         "double_dqn=true"] {

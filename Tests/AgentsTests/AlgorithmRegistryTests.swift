@@ -23,7 +23,7 @@ final class AlgorithmRegistryTests: XCTestCase {
     /// A preset names only registered environments, each at most once per algorithm, and
     /// validates for its own number of copies; so do the fallback and the small settings.
     func testPresetsAreValidAndNameRegisteredEnvironments() throws {
-        let known = Set(EnvironmentRegistry.standard.ids)
+        let known = Set(EnvironmentRegistry.builtIn.ids)
         for spec in registry.specs {
             var seen: Set<String> = []
             for preset in spec.presets {

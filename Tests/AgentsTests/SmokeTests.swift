@@ -15,7 +15,7 @@ final class SmokeTests: XCTestCase {
     }
 
     func testEveryAlgorithmOnEveryEnvironment() throws {
-        for spec in EnvironmentRegistry.standard.specs {
+        for spec in EnvironmentRegistry.builtIn.specs {
             // Long enough for several updates (past FourRooms' 500-step limit). Algorithms
             // that learn from whole episodes update only once one ends, which the arcade
             // games need not do in 96 steps.

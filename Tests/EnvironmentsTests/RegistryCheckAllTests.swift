@@ -7,7 +7,7 @@ final class RegistryCheckAllTests: XCTestCase {
                         "Asterix-MinAtar", "Seaquest-MinAtar"]
 
     func testEveryIDIsRegisteredOnce() {
-        let ids = EnvironmentRegistry.standard.ids
+        let ids = EnvironmentRegistry.builtIn.ids
         XCTAssertEqual(ids, ["CartPole-v1", "GridWorld-v0", "GridWorld-Cliff-v0", "GridWorld-FourRooms-v0", "Acrobot-v1", "MountainCar-v0",
                              "Pendulum-v1", "MountainCarContinuous-v0"]
                        + Self.games)
@@ -25,7 +25,7 @@ final class RegistryCheckAllTests: XCTestCase {
     }
 
     func testEveryRegisteredEnvironmentPassesTheChecker() throws {
-        for spec in EnvironmentRegistry.standard.specs {
+        for spec in EnvironmentRegistry.builtIn.specs {
             var env = spec.makeEnvironment()
             do {
                 let report = try EnvironmentChecker.check(&env, seed: 3, steps: 500)

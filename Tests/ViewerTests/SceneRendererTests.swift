@@ -22,7 +22,7 @@ final class SceneRendererTests: XCTestCase {
     /// pixel, and the panel's numbers are the episode's, counted by an independent replay.
     func testFrameAreaAndPanelMatchEveryRegisteredEnvironment() throws {
         let seed: UInt64 = 7
-        for spec in EnvironmentRegistry.standard.specs {
+        for spec in EnvironmentRegistry.builtIn.specs {
             var reference = spec.makeEnvironment()
             _ = reference.reset(seed: seed)
             let environment = spec.makeEnvironment()
