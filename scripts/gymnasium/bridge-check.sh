@@ -22,11 +22,8 @@ set -euo pipefail
 gymnasium_version=1.0.0
 numpy_version=2.1.3
 
-say() { printf '[gymnasium-bridge-check] %s\n' "$*"; }
-fail() { say "FAILED: $*" >&2; exit 1; }
-skip() { say "skipped: $*"; exit 0; }
-now() { date +%s.%N; }
-seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+check_name=gymnasium-bridge-check
+. "$(dirname "$0")/../lib/check-log.sh"
 
 [ $# -eq 2 ] || { echo "usage: $0 AGENTLAB_BINARY NATIVE_CARTPOLE_PPO_RUN" >&2; exit 2; }
 [ -x "$1" ] && [ -f "$1" ] || { echo "$0: $1 is not an executable file" >&2; exit 2; }

@@ -27,11 +27,8 @@ dashboard_port=8265
 dashboard=http://127.0.0.1:$dashboard_port
 trial_count=6
 
-say() { printf '[ray-sweep-check] %s\n' "$*"; }
-fail() { say "FAILED: $*" >&2; exit 1; }
-skip() { say "skipped: $*"; exit 0; }
-now() { date +%s.%N; }
-seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+check_name=ray-sweep-check
+. "$(dirname "$0")/../lib/check-log.sh"
 
 [ $# -eq 1 ] || { echo "usage: $0 AGENTLAB_BINARY" >&2; exit 2; }
 [ -x "$1" ] && [ -f "$1" ] || { echo "$0: $1 is not an executable file" >&2; exit 2; }
