@@ -82,6 +82,7 @@ public struct EnvironmentRegistry: Sendable {
     /// The registered specs, in the order they were added.
     public private(set) var specs: [EnvironmentSpec]
 
+    /// A registry of `specs`, a later spec replacing an earlier one with the same id.
     public init(specs: [EnvironmentSpec] = []) {
         self.specs = []
         for spec in specs { register(spec) }

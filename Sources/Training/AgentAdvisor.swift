@@ -4,8 +4,10 @@ import Viewer
 /// A trained agent as the viewer's advisor: its greedy choice each step, with the scores
 /// the panel shows (probabilities, Q-values, or a Gaussian's mean and spread).
 public struct AgentAdvisor: ActionAdvisor {
+    /// The agent whose choices are shown.
     public let agent: any Agent
 
+    /// An advisor for `agent`.
     public init(agent: any Agent) { self.agent = agent }
 
     public mutating func advise(_ observation: [Float]) -> Advice {

@@ -42,6 +42,8 @@ public struct RunConfiguration: Codable, Equatable {
         case threads, shardSize = "shard_size", wrappers
     }
 
+    /// PPO on CartPole-v1 with PPO's defaults; prefer `init(environment:algorithm:yaml:)`,
+    /// which starts from the preset.
     public init() {}
 
     /// The preset of `algorithm` for `environment` (its fallback when no preset names it).

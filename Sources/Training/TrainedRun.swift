@@ -6,11 +6,14 @@ import Foundation
 /// weights, and the checkpoint's description. Used by `eval`, `watch` and `record`.
 public struct TrainedRun {
     package let folder: RunFolder
+    /// The run's config.yaml, as trained.
     public let configuration: RunConfiguration
+    /// The agent with the checkpoint's weights.
     public let agent: any Agent
     package let info: CheckpointInfo
     /// FNV-1a hash of checkpoint.safetensors.
     package let checkpointHash: String
+    /// The environment it plays: its own, or the one `init(_:environment:)` named.
     public let spec: EnvironmentSpec
     /// The normalisation statistics saved with the checkpoint (nil when the run normalises nothing).
     package let normalization: NormalizedVectorEnvironment.Statistics?

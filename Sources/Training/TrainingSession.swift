@@ -8,8 +8,10 @@ import Parallelism
 /// environments and the agent, drives the loop, logs metrics, writes checkpoints. Everything
 /// is built and checked before the run folder is touched.
 public final class TrainingSession {
+    /// What the session trains, fully resolved.
     public let configuration: RunConfiguration
     package let folder: RunFolder
+    /// The agent being trained.
     public let agent: any Agent
     package let loop: EnvironmentLoop
     private let environments: any VectorStepping

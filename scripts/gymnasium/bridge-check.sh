@@ -18,8 +18,9 @@
 #                            reused when it already holds these versions)
 set -euo pipefail
 
-# Gymnasium 1.0.0 is the version the classic-control traces in Tests/ were recorded from.
-gymnasium_version=1.0.0
+# 1.2.2: the first self-test compares the bridge with SyncVectorEnv's same-step autoreset
+# (Gymnasium 1.1 and later).
+gymnasium_version=1.2.2
 numpy_version=2.1.3
 
 check_name=gymnasium-bridge-check

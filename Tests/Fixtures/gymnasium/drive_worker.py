@@ -188,10 +188,11 @@ def check_against_vector_env(w):
     """8 seeded copies against Gymnasium's SyncVectorEnv with same-step autoreset."""
     info = parse_make(w.ok(MAKE, w.make("CartPole-v1", copies=8)))
     assert info["obs_shape"] == [4]
-    kwargs = {}
-    if hasattr(gym.vector, "AutoresetMode"):
-        kwargs["autoreset_mode"] = gym.vector.AutoresetMode.SAME_STEP
-    vec = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * 8, **kwargs)
+    if not hasattr(gym.vector, "AutoresetMode"):  # Gymnasium 1.0 autoresets on the next step only
+        print(f"note: SyncVectorEnv comparison skipped: gymnasium {gym.__version__} has no same-step autoreset")
+        return
+    vec = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * 8,
+                                   autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     want, _ = vec.reset(seed=list(range(100, 108)))
     got = np.frombuffer(w.ok(RESET, seeds(*range(100, 108))), "<f4").reshape(8, 4)
     assert got.tobytes() == want.tobytes()
@@ -202,7 +203,7 @@ def check_against_vector_env(w):
         wo, wr, wte, wtr, winfo = vec.step(actions)
         assert o.tobytes() == wo.tobytes() and np.array_equal(rewards, wr)
         assert np.array_equal(term, wte) and np.array_equal(trunc, wtr)
-        if kwargs and (wte | wtr).any():
+        if (wte | wtr).any():
             want_finals = np.stack([winfo["final_obs"][c] for c in np.flatnonzero(wte | wtr)])
             assert finals.tobytes() == want_finals.astype(np.float32).tobytes()
     print("ok: 8 copies of CartPole-v1 match SyncVectorEnv (same-step autoreset) for 600 steps")
