@@ -84,7 +84,7 @@ let package = Package(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "Autodiff", "Parallelism"],
             resources: [.copy("Reference")]),
         .testTarget(
-            name: "EnvironmentsTests", dependencies: ["Environments", "Parallelism"],
+            name: "EnvironmentsTests", dependencies: ["Environments", "Parallelism", "SeededRandom"],
             resources: [.copy("Reference")]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Parallelism"]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),

@@ -79,10 +79,10 @@ struct GymnasiumReader {
         }
     }
 
+    /// `count` floats, allocated only once the reply is known to hold them.
     mutating func readFloats(count: Int) throws(GymnasiumError) -> [Float] {
-        var values = [Float](repeating: 0, count: count)
-        try values.withUnsafeMutableBufferPointer { (buffer) throws(GymnasiumError) in try readFloats(into: buffer) }
-        return values
+        let slice = try take(count * 4)
+        return slice.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
     }
 
     mutating func readBytes(count: Int) throws(GymnasiumError) -> ArraySlice<UInt8> { try take(count) }

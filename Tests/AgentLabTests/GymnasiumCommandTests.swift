@@ -84,7 +84,9 @@ final class GymnasiumCommandTests: CommandLineTestCase {
         XCTAssertTrue(other.error.contains("trained on CartPole-v1") && other.error.contains("Acrobot-v1"), other.error)
     }
 
-    /// The process ids of running bridge workers started by `parent` (any parent when nil).
+    /// The process ids of running bridge workers started by `parent`, or (nil) those whose
+    /// parent is gone: orphans. This test process's own workers (the bridge tests keep idle
+    /// ones for reuse) are not orphans.
     func workers(of parent: pid_t?) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.filter { pid in
@@ -93,8 +95,7 @@ final class GymnasiumCommandTests: CommandLineTestCase {
             let arguments = String(decoding: data, as: UTF8.self).split(separator: "\0").map(String.init)
             guard arguments.contains("agentlab_gymnasium"), let flag = arguments.firstIndex(of: "--parent-pid"),
                   flag + 1 < arguments.count else { return false }
-            return parent.map { arguments[flag + 1] == String($0) } ?? (Int32(arguments[flag + 1]) == getpid()
-                || !isRunning(Int32(arguments[flag + 1]) ?? 0))
+            return parent.map { arguments[flag + 1] == String($0) } ?? !isRunning(Int32(arguments[flag + 1]) ?? 0)
         }.sorted()
     }
 
