@@ -64,9 +64,9 @@ final class GymnasiumWorker: @unchecked Sendable {  // used by one thread at a t
 
     deinit { close() }
 
-    /// Sends `request` and returns the reply's payload length, the payload itself in
-    /// `reply` (status byte stripped). An error reply, a dead worker or a timeout kills
-    /// the worker and is thrown (then and on every later call).
+    /// Sends `request` and returns the reply's payload (status byte stripped), valid until
+    /// the next reply. An error reply, a dead worker or a timeout kills the worker and is
+    /// thrown (then and on every later call).
     func exchange(_ request: [UInt8]) throws(GymnasiumError) -> ArraySlice<UInt8> {
         try send(request)
         return try receiveReply()
