@@ -240,10 +240,19 @@ public enum GymnasiumBridge {
 
     /// The version of the `gymnasium` package the bridge's interpreter imports, or why
     /// there is none (no interpreter, or no `gymnasium` in it: the message says what to
-    /// install). Runs the interpreter once.
+    /// install). Runs each interpreter once per process; later calls read the answer kept.
     public static func installedVersion() -> Result<String, GymnasiumError> {
         let python: String
         do { python = try interpreter() } catch { return .failure(error) }
+        if let known = versions.withLock({ $0[python] }) { return known }
+        let answer = askVersion(of: python)
+        versions.withLock { $0[python] = answer }
+        return answer
+    }
+
+    private static let versions = Mutex<[String: Result<String, GymnasiumError>]>([:])
+
+    private static func askVersion(of python: String) -> Result<String, GymnasiumError> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", "import gymnasium, numpy; print(gymnasium.__version__)"]
