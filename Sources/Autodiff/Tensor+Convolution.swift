@@ -1,10 +1,12 @@
-// 2-D convolution, stride 1, channels last, by im2col and one sgemm.
+// 2-D convolution, channels last, with any stride and dilation, by im2col and one sgemm.
 
 /// How a convolution treats the border.
 public enum Padding: String, Sendable, Codable {
     /// No padding: the output shrinks by kernel − 1.
     case valid
-    /// Zero padding so the output keeps the input's height and width (odd kernels).
+    /// Zero padding so the output keeps the input's height and width at stride 1: a
+    /// dilated kernel's span − 1 in all, half before (rounded down) and the rest after,
+    /// as PyTorch's `padding='same'`. Refused for strides above 1, as PyTorch refuses it.
     case same
 }
 
@@ -13,27 +15,62 @@ extension Tensor {
     /// is [N, H', W', O] with H' = H − kh + 1 for `.valid` and H' = H for `.same`.
     /// (Cross-correlation, as every deep-learning library computes it.)
     public static func conv2D(_ input: Tensor, filter: Tensor, padding: Padding) -> Tensor {
-        convolution(input, filter: filter, bias: nil, padding: padding)
+        convolution(input, filter: filter, bias: nil, padding: padding, stride: 1, dilation: 1)
     }
 
     /// `conv2D(input, filter:, padding:) + bias` for a bias [O], as one op: a convolution
     /// layer's forward pass (the bias is written first and sgemm adds the product to it,
     /// as `linear` does), without a broadcast addition over the whole output.
     public static func conv2D(_ input: Tensor, filter: Tensor, bias: Tensor, padding: Padding) -> Tensor {
+        conv2D(input, filter: filter, bias: bias, padding: padding, stride: 1, dilation: 1)
+    }
+
+    /// Convolves `input` [N, H, W, C] with `filter` [kh, kw, C, O], moving the window
+    /// `stride` pixels at a time and spacing the kernel's taps `dilation` pixels apart
+    /// (the same along height and width), as PyTorch's `conv2d(stride:, dilation:)`:
+    /// output[n, i, j, o] = Σ input[n, i·stride + di·dilation − pad, j·stride +
+    /// dj·dilation − pad, c] · filter[di, dj, c, o] over di, dj, c. The result is
+    /// [N, H', W', O] with H' = ⌊(H + padding − dilation·(kh − 1) − 1) / stride⌋ + 1, where
+    /// `.valid` pads nothing and `.same` pads dilation·(kh − 1) in all (so H' = H).
+    /// - Precondition: stride and dilation are at least 1; `.same` padding needs stride 1
+    ///   (PyTorch refuses `padding='same'` for strided convolutions too).
+    public static func conv2D(
+        _ input: Tensor, filter: Tensor, padding: Padding, stride: Int, dilation: Int = 1
+    ) -> Tensor {
+        convolution(input, filter: filter, bias: nil, padding: padding, stride: stride, dilation: dilation)
+    }
+
+    /// `conv2D(input, filter:, padding:, stride:, dilation:) + bias` for a bias [O], as one
+    /// op (see `conv2D(_:filter:bias:padding:)`).
+    public static func conv2D(
+        _ input: Tensor, filter: Tensor, bias: Tensor, padding: Padding, stride: Int, dilation: Int = 1
+    ) -> Tensor {
         guard bias.shape == [filter.shape.last ?? -1] else {
             shapeFailure(ShapeError("conv2D: bias \(bias.shape) does not fit filter \(filter.shape): expected [O]"))
         }
-        return convolution(input, filter: filter, bias: bias, padding: padding)
+        return convolution(input, filter: filter, bias: bias, padding: padding, stride: stride, dilation: dilation)
     }
 
-    private static func convolution(_ input: Tensor, filter: Tensor, bias: Tensor?, padding: Padding) -> Tensor {
+    private static func convolution(
+        _ input: Tensor, filter: Tensor, bias: Tensor?, padding: Padding, stride: Int, dilation: Int
+    ) -> Tensor {
         guard input.rank == 4, filter.rank == 4, input.shape[3] == filter.shape[2] else {
             shapeFailure(ShapeError("conv2D: input \(input.shape) and filter \(filter.shape) do not fit: "
                 + "expected [N, H, W, C] and [kh, kw, C, O]"))
         }
-        let geometry = ConvolutionGeometry(input: input.shape, filter: filter.shape, padding: padding)
+        guard stride >= 1, dilation >= 1 else {
+            shapeFailure(ShapeError("conv2D: stride and dilation must be at least 1, got stride \(stride) "
+                + "and dilation \(dilation)"))
+        }
+        guard padding == .valid || stride == 1 else {
+            shapeFailure(ShapeError("conv2D: 'same' padding needs stride 1, got stride \(stride) (PyTorch refuses "
+                + "it too); use .valid padding, or pad the input yourself"))
+        }
+        let geometry = ConvolutionGeometry(
+            input: input.shape, filter: filter.shape, padding: padding, stride: stride, dilation: dilation)
         guard geometry.outputHeight > 0, geometry.outputWidth > 0 else {
-            shapeFailure(ShapeError("conv2D: filter \(filter.shape) is larger than input \(input.shape) with \(padding) padding"))
+            shapeFailure(ShapeError("conv2D: filter \(filter.shape) with dilation \(dilation) is larger than "
+                + "input \(input.shape) with \(padding) padding"))
         }
         let rows = geometry.rows, patch = geometry.patchSize, outChannels = filter.shape[3]
         let columns = StoragePool.allocate(rows * patch)
@@ -102,24 +139,39 @@ final class PatchMatrix {
     deinit { StoragePool.deallocate(pointer, count: count) }
 }
 
-/// The index arithmetic of a stride-1 channels-last convolution.
+/// The index arithmetic of a channels-last convolution: output pixel (oy, ox) reads input
+/// pixels (oy·strideHeight + dy·dilationHeight − padTop, ox·strideWidth +
+/// dx·dilationWidth − padLeft) for kernel taps (dy, dx), zero outside the input.
 struct ConvolutionGeometry {
     let batch, height, width, channels: Int
     let kernelHeight, kernelWidth: Int
+    /// Input pixels between the windows of neighbouring output pixels.
+    let strideHeight, strideWidth: Int
+    /// Input pixels between neighbouring kernel taps (1: adjacent taps).
+    let dilationHeight, dilationWidth: Int
     let padTop, padLeft: Int
     let outputHeight, outputWidth: Int
 
-    init(input: [Int], filter: [Int], padding: Padding) {
+    init(input: [Int], filter: [Int], padding: Padding, stride: Int = 1, dilation: Int = 1) {
         batch = input[0]; height = input[1]; width = input[2]; channels = input[3]
         kernelHeight = filter[0]; kernelWidth = filter[1]
+        strideHeight = stride; strideWidth = stride
+        dilationHeight = dilation; dilationWidth = dilation
+        // The input extent a dilated kernel covers, d·(k − 1) + 1.
+        let spanHeight = dilation * (kernelHeight - 1) + 1, spanWidth = dilation * (kernelWidth - 1) + 1
+        let paddedHeight, paddedWidth: Int
         switch padding {
         case .valid:
             padTop = 0; padLeft = 0
-            outputHeight = height - kernelHeight + 1; outputWidth = width - kernelWidth + 1
+            paddedHeight = height; paddedWidth = width
         case .same:
-            padTop = (kernelHeight - 1) / 2; padLeft = (kernelWidth - 1) / 2
-            outputHeight = height; outputWidth = width
+            // span − 1 in all, the odd one at the bottom and right (PyTorch's split).
+            padTop = (spanHeight - 1) / 2; padLeft = (spanWidth - 1) / 2
+            paddedHeight = height + spanHeight - 1; paddedWidth = width + spanWidth - 1
         }
+        // ⌊(padded − span) / stride⌋ + 1 windows fit, none when the span exceeds the input.
+        outputHeight = paddedHeight >= spanHeight ? (paddedHeight - spanHeight) / stride + 1 : 0
+        outputWidth = paddedWidth >= spanWidth ? (paddedWidth - spanWidth) / stride + 1 : 0
     }
 
     /// One row of the patch matrix per output pixel.
@@ -129,18 +181,20 @@ struct ConvolutionGeometry {
 
     func outputShape(channels outChannels: Int) -> [Int] { [batch, outputHeight, outputWidth, outChannels] }
 
-    /// Copies every patch into a row of `columns` (zeros outside the input). A patch
-    /// that lies inside the input is kh runs of kw · C consecutive input values, one row of
-    /// the input apart: a short copy each.
+    /// Copies every patch into a row of `columns` (zeros outside the input). An undilated
+    /// patch that lies inside the input is kh runs of kw · C consecutive input values, one
+    /// row of the input apart: a short copy each. Dilated patches, and patches over the
+    /// border, go value by value.
     func im2col(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
         let run = kernelWidth * channels, inputRow = width * channels
+        let isDense = dilationHeight == 1 && dilationWidth == 1
         var row = columns
         for n in 0..<batch {
             for oy in 0..<outputHeight {
-                let top = oy - padTop
-                let rowsInside = top >= 0 && top + kernelHeight <= height
+                let top = oy * strideHeight - padTop
+                let rowsInside = isDense && top >= 0 && top + kernelHeight <= height
                 for ox in 0..<outputWidth {
-                    let left = ox - padLeft
+                    let left = ox * strideWidth - padLeft
                     if rowsInside, left >= 0, left + kernelWidth <= width {
                         var source = input + ((n * height + top) * width + left) * channels
                         var out = row
@@ -150,7 +204,7 @@ struct ConvolutionGeometry {
                             out += run
                         }
                     } else {
-                        copyPatchAtBorder(input, n: n, top: top, left: left, into: row)
+                        copyPatchByValue(input, n: n, top: top, left: left, into: row)
                     }
                     row += patchSize
                 }
@@ -158,15 +212,16 @@ struct ConvolutionGeometry {
         }
     }
 
-    /// One patch that overlaps the border, value by value, with zeros outside the input.
-    private func copyPatchAtBorder(
+    /// One patch (over the border, or dilated) whose first tap is input pixel (top, left),
+    /// value by value, with zeros outside the input.
+    private func copyPatchByValue(
         _ input: UnsafePointer<Float>, n: Int, top: Int, left: Int, into row: UnsafeMutablePointer<Float>
     ) {
         var out = row
         for dy in 0..<kernelHeight {
-            let iy = top + dy
+            let iy = top + dy * dilationHeight
             for dx in 0..<kernelWidth {
-                let ix = left + dx
+                let ix = left + dx * dilationWidth
                 if iy >= 0, iy < height, ix >= 0, ix < width {
                     let source = input + ((n * height + iy) * width + ix) * channels
                     for c in 0..<channels { out[c] = source[c] }
@@ -184,11 +239,12 @@ struct ConvolutionGeometry {
         for n in 0..<batch {
             for oy in 0..<outputHeight {
                 for ox in 0..<outputWidth {
+                    let top = oy * strideHeight - padTop, left = ox * strideWidth - padLeft
                     var source = row
                     for dy in 0..<kernelHeight {
-                        let iy = oy + dy - padTop
+                        let iy = top + dy * dilationHeight
                         for dx in 0..<kernelWidth {
-                            let ix = ox + dx - padLeft
+                            let ix = left + dx * dilationWidth
                             if iy >= 0, iy < height, ix >= 0, ix < width {
                                 let target = input + ((n * height + iy) * width + ix) * channels
                                 for c in 0..<channels { target[c] += source[c] }

@@ -38,38 +38,54 @@ public final class Dense: Layer {
     }
 }
 
-/// A 2-D convolution over channels-last batches [N, H, W, C], stride 1, with a filter
-/// [kh, kw, C, O] and a bias [O].
+/// A 2-D convolution over channels-last batches [N, H, W, C] with a filter [kh, kw, C, O]
+/// and a bias [O], at any stride and dilation (see `Tensor.conv2D`).
 public final class Conv2D: Layer {
     public let filter: Tensor
     public let bias: Tensor
     public let padding: Padding
+    /// Input pixels between neighbouring windows (1 unless strided).
+    public let stride: Int
+    /// Input pixels between neighbouring kernel taps (1 unless dilated).
+    public let dilation: Int
 
+    /// A layer with a filter drawn by `initializer` and a zero bias. `.same` padding needs
+    /// stride 1 (as PyTorch's).
     public init(
         inputChannels: Int, outputChannels: Int, kernelSize: Int = 3, padding: Padding = .valid,
+        stride: Int = 1, dilation: Int = 1,
         initializer: Initializer = .heUniform, generator: inout SeededGenerator
     ) {
         precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0, "Conv2D needs positive sizes")
+        precondition(stride > 0 && dilation > 0, "Conv2D needs a positive stride and dilation")
+        precondition(padding == .valid || stride == 1, "Conv2D: 'same' padding needs stride 1, got stride \(stride)")
         let fanIn = kernelSize * kernelSize * inputChannels, fanOut = kernelSize * kernelSize * outputChannels
         filter = initializer.make(shape: [kernelSize, kernelSize, inputChannels, outputChannels],
                                   fanIn: fanIn, fanOut: fanOut, generator: &generator)
         bias = .zeros([outputChannels], requiresGradient: true)
         self.padding = padding
+        self.stride = stride
+        self.dilation = dilation
     }
 
-    private init(filter: Tensor, bias: Tensor, padding: Padding) {
+    private init(filter: Tensor, bias: Tensor, padding: Padding, stride: Int, dilation: Int) {
         self.filter = filter
         self.bias = bias
         self.padding = padding
+        self.stride = stride
+        self.dilation = dilation
     }
 
-    public func replica() -> Conv2D { Conv2D(filter: filter.replica(), bias: bias.replica(), padding: padding) }
+    public func replica() -> Conv2D {
+        Conv2D(filter: filter.replica(), bias: bias.replica(), padding: padding, stride: stride, dilation: dilation)
+    }
     public func constantReplica() -> Conv2D {
-        Conv2D(filter: filter.constantView(), bias: bias.constantView(), padding: padding)
+        Conv2D(filter: filter.constantView(), bias: bias.constantView(), padding: padding, stride: stride,
+               dilation: dilation)
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        Tensor.conv2D(input, filter: filter, bias: bias, padding: padding)
+        Tensor.conv2D(input, filter: filter, bias: bias, padding: padding, stride: stride, dilation: dilation)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {
@@ -77,9 +93,13 @@ public final class Conv2D: Layer {
     }
 }
 
-/// An element-wise activation as a layer (no parameters).
+/// An element-wise activation as a layer (no parameters). The parametrised kinds use
+/// PyTorch's defaults: leaky ReLU slope 0.01, ELU alpha 1, softplus beta 1 (threshold 20),
+/// GELU in its exact erf form.
 public final class Activation: Layer {
-    public enum Kind: String, Sendable, Codable, CaseIterable { case tanh, relu, sigmoid }
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case tanh, relu, sigmoid, leakyRelu = "leaky_relu", elu, gelu, silu, softplus
+    }
     public let kind: Kind
 
     public init(_ kind: Kind) { self.kind = kind }
@@ -91,6 +111,11 @@ public final class Activation: Layer {
         case .tanh: tanh(input)
         case .relu: relu(input)
         case .sigmoid: sigmoid(input)
+        case .leakyRelu: leakyRelu(input, negativeSlope: 0.01)
+        case .elu: elu(input, alpha: 1)
+        case .gelu: gelu(input)
+        case .silu: silu(input)
+        case .softplus: softplus(input, beta: 1, threshold: 20)
         }
     }
 
