@@ -13,8 +13,8 @@ public struct ShapeError: Error, Equatable, CustomStringConvertible {
 
 /// Stops with the error's message: shape mistakes are programming errors, like an
 /// out-of-range index. The throwing checks (`Tensor.broadcastShape`, ...) let callers
-/// validate first.
+/// validate first. Layers outside this module stop the same way.
 @inline(never)
-func shapeFailure(_ error: ShapeError, file: StaticString = #file, line: UInt = #line) -> Never {
+public func shapeFailure(_ error: ShapeError, file: StaticString = #file, line: UInt = #line) -> Never {
     fatalError(error.description, file: file, line: line)
 }

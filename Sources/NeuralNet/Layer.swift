@@ -19,10 +19,25 @@ public protocol Layer: AnyObject {
     /// parameters (`Tensor.constantView()`): backward through it computes the input's
     /// gradient only. Layers without parameters return themselves (the default).
     func constantReplica() -> Self
+    /// Switches between training (`true`) and evaluation (`false`) behaviour, as PyTorch's
+    /// `train()` and `eval()`: `Dropout` drops units and `BatchNorm` normalises by batch
+    /// statistics only in training. Layers that behave the same in both ignore it (the
+    /// default); containers pass it to every layer they hold.
+    func setTraining(_ isTraining: Bool)
+    /// State that is not trained but belongs in a checkpoint beside the parameters
+    /// (`BatchNorm`'s `"running_mean"` and `"running_var"`), with stable names in a fixed
+    /// order; empty for most layers (the default).
+    var namedBuffers: [(name: String, tensor: Tensor)] { get }
 }
 
 extension Layer {
     public func constantReplica() -> Self { self }
+
+    /// Does nothing: the layer behaves the same in training and evaluation.
+    public func setTraining(_ isTraining: Bool) {}
+
+    /// No buffers.
+    public var namedBuffers: [(name: String, tensor: Tensor)] { [] }
 
     /// The parameters, in `namedParameters` order.
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
@@ -76,5 +91,17 @@ public final class Sequential: Layer {
         layers.enumerated().flatMap { index, layer in
             layer.namedParameters.map { (name: "\(index).\($0.name)", tensor: $0.tensor) }
         }
+    }
+
+    /// Every layer's buffers, prefixed with its position as the parameters are.
+    public var namedBuffers: [(name: String, tensor: Tensor)] {
+        layers.enumerated().flatMap { index, layer in
+            layer.namedBuffers.map { (name: "\(index).\($0.name)", tensor: $0.tensor) }
+        }
+    }
+
+    /// Sets the mode of every layer.
+    public func setTraining(_ isTraining: Bool) {
+        for layer in layers { layer.setTraining(isTraining) }
     }
 }
