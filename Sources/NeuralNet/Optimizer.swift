@@ -97,6 +97,11 @@ public final class SGD: Optimizer {
 /// Adam with bias correction, as `torch.optim.Adam` (L2 weight decay added to the
 /// gradient): m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
 /// θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+///
+/// With `decoupledWeightDecay` it is AdamW (Loshchilov & Hutter, 2019), as
+/// `torch.optim.AdamW`: the decay shrinks the weights, θ ← θ·(1 − ηλ), before the Adam
+/// step, instead of entering the gradient and so the moments (`Adam.adamW(...)` builds it
+/// with PyTorch's defaults).
 public final class Adam: Optimizer {
     public let parameters: [Tensor]
     public var learningRate: Float
@@ -104,6 +109,9 @@ public final class Adam: Optimizer {
     public let beta2: Float
     public let epsilon: Float
     public let weightDecay: Float
+    /// Whether `weightDecay` shrinks the weights directly (AdamW) rather than adding λθ to
+    /// the gradient (Adam's L2 penalty).
+    public let decoupledWeightDecay: Bool
     /// Steps taken so far (t).
     public var stepCount = 0
     private let firstMoments: [Tensor]
@@ -113,9 +121,10 @@ public final class Adam: Optimizer {
 
     public init(
         parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-        epsilon: Float = 1e-8, weightDecay: Float = 0
+        epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false
     ) {
         precondition(learningRate >= 0 && epsilon >= 0 && weightDecay >= 0, "Adam: negative hyper-parameter")
+        self.decoupledWeightDecay = decoupledWeightDecay
         precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Adam: betas must be in [0, 1)")
         self.parameters = parameters
         self.learningRate = learningRate
@@ -126,6 +135,15 @@ public final class Adam: Optimizer {
         firstMoments = parameters.map { Tensor.zeros($0.shape) }
         secondMoments = parameters.map { Tensor.zeros($0.shape) }
         chunks = ElementChunks(parameters)
+    }
+
+    /// AdamW with `torch.optim.AdamW`'s defaults (weight decay 0.01).
+    public static func adamW(
+        parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0.01
+    ) -> Adam {
+        Adam(parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+             weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
     public var namedState: [(name: String, tensor: Tensor)] {
@@ -140,6 +158,10 @@ public final class Adam: Optimizer {
         let correction1 = 1 - pow(Double(beta1), t), correction2 = 1 - pow(Double(beta2), t)
         let stepSize = Float(Double(learningRate) / correction1)
         let correction2Root = Float(correction2.squareRoot())
+        // AdamW's shrink factor 1 − ηλ (in Float64 first, as PyTorch forms it from Python
+        // floats); Adam adds λθ to the gradient instead.
+        let shrink = decoupledWeightDecay ? Float(1 - Double(learningRate) * Double(weightDecay)) : 1
+        let gradientDecay = decoupledWeightDecay ? 0 : weightDecay
         // Element-wise, so chunks spread over the worker pool give the same bits.
         parallelForEach(chunks.count) { c in
             let (index, range) = chunks[c]
@@ -148,7 +170,7 @@ public final class Adam: Optimizer {
             let offset = range.lowerBound
             Self.update(p.storage + offset, grad + offset, firstMoments[index].storage + offset,
                         secondMoments[index].storage + offset, count: range.count,
-                        beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
+                        beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: gradientDecay, shrink: shrink,
                         stepSize: stepSize, inverseCorrection2Root: 1 / correction2Root)
         }
     }
@@ -159,12 +181,12 @@ public final class Adam: Optimizer {
     private static func update(
         _ theta: UnsafeMutablePointer<Float>, _ grad: UnsafeMutablePointer<Float>,
         _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count: Int,
-        beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, stepSize: Float,
+        beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, shrink: Float, stepSize: Float,
         inverseCorrection2Root: Float
     ) {
         let c1 = 1 - beta1, c2 = 1 - beta2
         for i in 0..<count {
-            let t = theta[i]
+            let t = theta[i] * shrink  // exact when shrink is 1 (Adam)
             let g = grad[i] + weightDecay * t
             let mi = beta1 * m[i] + c1 * g
             let vi = beta2 * v[i] + c2 * (g * g)
