@@ -60,9 +60,11 @@ import Synchronization
 /// | id                       | environment                           | step limit | threshold |
 /// |--------------------------|---------------------------------------|------------|-----------|
 /// | `CartPole-v1`            | `CartPole`                            | 500        | 475       |
+/// | `CartPole-NoVelocity-v1` | `CartPoleNoVelocity` (x, theta)       | 500        | 475       |
 /// | `GridWorld-v0`           | `GridWorld` on `Map.small`            | 100        | 1         |
 /// | `GridWorld-Cliff-v0`     | `GridWorld.cliffWalking()`            | 200        | −13       |
 /// | `GridWorld-FourRooms-v0` | `GridWorld.fourRooms()`               | 500        | 1         |
+/// | `TMaze-v0`               | `TMaze` (a 10-cell corridor)          | 48         | 0.9       |
 /// | `Acrobot-v1`             | `Acrobot`                             | 500        | −100      |
 /// | `MountainCar-v0`         | `MountainCar`                         | 200        | −110      |
 /// | `Pendulum-v1`            | `Pendulum` (a torque in ±2)           | 200        | none: Gymnasium has none |
@@ -73,6 +75,11 @@ import Synchronization
 /// the classic-control limits and thresholds are Gymnasium's.
 /// Each built-in map has its own id rather than an option, so that every id names one
 /// fixed task with one threshold.
+///
+/// Two tasks need memory (a recurrent policy): CartPole-NoVelocity-v1 keeps CartPole-v1's
+/// limit and threshold; TMaze-v0's limit is its `stepLimit`, 4 × (10 + 2), and its
+/// threshold asks for the arm the cue named in at least 95% of episodes, where guessing
+/// averages 0.
 ///
 /// A program adds its own environments to `standard` with `EnvironmentRegistry.register(_:)`;
 /// from then on training, evaluation, the presets' fallback and the checker find them by id.
@@ -134,13 +141,19 @@ public struct EnvironmentRegistry: Sendable {
         try spec(id: id).makeEnvironment()
     }
 
-    /// CartPole, the grid worlds, Acrobot, MountainCar, Pendulum and MountainCarContinuous.
+    /// CartPole with and without its velocities, the grid worlds, the T-maze, Acrobot,
+    /// MountainCar, Pendulum and MountainCarContinuous.
     public static let classicSpecs: [EnvironmentSpec] = [
         EnvironmentSpec(
             id: "CartPole-v1",
             summary: "Balance a pole on a cart by pushing it left or right (Gymnasium's dynamics).",
             maxEpisodeSteps: 500, rewardThreshold: 475,
             makeBase: { CartPole() }),
+        EnvironmentSpec(
+            id: "CartPole-NoVelocity-v1",
+            summary: "CartPole-v1 seen without its velocities (cart position and pole angle only): balancing needs memory.",
+            maxEpisodeSteps: 500, rewardThreshold: 475,
+            makeBase: { CartPoleNoVelocity() }),
         EnvironmentSpec(
             id: "GridWorld-v0",
             summary: "Walk from start to goal on a 5×5 grid with four pillars and a pit.",
@@ -156,6 +169,11 @@ public struct EnvironmentRegistry: Sendable {
             summary: "Sutton, Precup & Singh's four rooms: reach the far corner through the doorways.",
             maxEpisodeSteps: 500, rewardThreshold: 1,
             makeBase: { GridWorld.fourRooms() }),
+        EnvironmentSpec(
+            id: "TMaze-v0",
+            summary: "Bakker's T-maze: a cue shown only at the start of a 10-cell corridor names the arm to take at its end: +1 for the arm the cue named, −1 for the other, 1/48 for each step that does not head for the arms.",
+            maxEpisodeSteps: TMaze().stepLimit, rewardThreshold: 0.9,
+            makeBase: { TMaze() }),
         EnvironmentSpec(
             id: "Acrobot-v1",
             summary: "Swing a two-link pendulum's tip above a line by torquing its middle joint (Gymnasium's dynamics).",

@@ -14,7 +14,7 @@ struct PlayCommand: ParsableCommand {
             Every episode starts with your first key press. The arcade games then step \
             continuously at --fps and play no-op when no key is held. \
             CartPole steps continuously and, having no no-op, repeats the last push while no \
-            key is held. The grid worlds are turn-based: one step \
+            key is held. The grid worlds and the T-maze are turn-based: one step \
             per key press.
 
             Other keys: p pauses (space too, where it is not fire), n steps once while paused, \
@@ -38,7 +38,7 @@ struct PlayCommand: ParsableCommand {
             throw UsageError("\(id) takes continuous actions (\(box)), which the keyboard cannot give; watch a trained "
                 + "agent with `agentlab watch RUN`, or a random one with `agentlab watch \(id)`")
         }
-        let idle: KeyboardAdvisor.Idle? = id.hasPrefix("GridWorld") ? .wait : nil
+        let idle: KeyboardAdvisor.Idle? = id.hasPrefix("GridWorld") || id.hasPrefix("TMaze") ? .wait : nil
         let keyboard = KeyboardAdvisor(actionNames: environment.actionNames, idle: idle)
         if keyboard.bindings.isEmpty {
             throw UsageError("\(id) has no action named left, right, up, down or fire "

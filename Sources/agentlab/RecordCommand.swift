@@ -45,7 +45,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Who plays when TARGET is an environment id.")
     var policy: PolicyChoice = .random
 
-    @Option(help: "GIF playback speed in steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds).")
+    @Option(help: "GIF playback speed in steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds and the T-maze).")
     var fps: Double?
 
     @Option(help: "Enlarge the environment's frame this many times (default: about 480 pixels on its longer side).")

@@ -5,10 +5,10 @@ import Training
 import Viewer
 
 /// Steps per second for showing `id` to a person: CartPole in real time (50 steps/s, its
-/// 0.02 s step), the arcade games at 15, the grid worlds at 5.
+/// 0.02 s step), the arcade games at 15, the grid worlds and the T-maze at 5.
 func defaultStepsPerSecond(for id: String) -> Double {
     if id.hasPrefix("CartPole") { return 50 }
-    if id.hasPrefix("GridWorld") { return 5 }
+    if id.hasPrefix("GridWorld") || id.hasPrefix("TMaze") { return 5 }
     return 15
 }
 

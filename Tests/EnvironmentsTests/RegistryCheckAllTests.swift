@@ -8,7 +8,8 @@ final class RegistryCheckAllTests: XCTestCase {
 
     func testEveryIDIsRegisteredOnce() {
         let ids = EnvironmentRegistry.builtIn.ids
-        XCTAssertEqual(ids, ["CartPole-v1", "GridWorld-v0", "GridWorld-Cliff-v0", "GridWorld-FourRooms-v0", "Acrobot-v1", "MountainCar-v0",
+        XCTAssertEqual(ids, ["CartPole-v1", "CartPole-NoVelocity-v1", "GridWorld-v0", "GridWorld-Cliff-v0",
+                             "GridWorld-FourRooms-v0", "TMaze-v0", "Acrobot-v1", "MountainCar-v0",
                              "Pendulum-v1", "MountainCarContinuous-v0"]
                        + Self.games)
     }

@@ -7,8 +7,9 @@ private func concreteTypeName<E: Environment>(_ environment: E) -> String { Stri
 final class RegistryTests: XCTestCase {
     func testClassicSpecs() throws {
         let registry = EnvironmentRegistry.standard
-        XCTAssertEqual(Array(registry.ids.prefix(4)),
-                       ["CartPole-v1", "GridWorld-v0", "GridWorld-Cliff-v0", "GridWorld-FourRooms-v0"])
+        XCTAssertEqual(Array(registry.ids.prefix(6)),
+                       ["CartPole-v1", "CartPole-NoVelocity-v1", "GridWorld-v0", "GridWorld-Cliff-v0",
+                        "GridWorld-FourRooms-v0", "TMaze-v0"])
         let cartPole = try registry.spec(id: "CartPole-v1")
         XCTAssertEqual(cartPole.maxEpisodeSteps, 500)
         XCTAssertEqual(cartPole.rewardThreshold, 475)
@@ -42,7 +43,7 @@ final class RegistryTests: XCTestCase {
         XCTAssertThrowsError(try makeEnvironment(id: "CartPole-v0")) { error in
             XCTAssertEqual(error as? EnvironmentError,
                            .unknownID("CartPole-v0", known: EnvironmentRegistry.standard.ids))
-            XCTAssertTrue("\(error)".contains("known ids: CartPole-v1, GridWorld-v0"), "\(error)")
+            XCTAssertTrue("\(error)".contains("known ids: CartPole-v1, CartPole-NoVelocity-v1, GridWorld-v0"), "\(error)")
         }
     }
 
