@@ -17,6 +17,9 @@ public final class A2C: RegisteredAgent {
         public var learningRate: Double = 7e-4
         /// Anneal the learning rate linearly to 0 over the run (SB3's default: constant).
         public var annealLearningRate = false
+        /// Shapes the learning rate over the run (constant, linear, step, exponential, cosine,
+        /// with an optional warm-up); absent: `anneal_learning_rate` decides.
+        public var learningRateSchedule: LearningRateSchedule? = nil
         /// Vector steps per rollout, n (each collects `copies` transitions).
         public var stepsPerRollout = 5
         /// Discount factor γ.
@@ -42,8 +45,11 @@ public final class A2C: RegisteredAgent {
 
         public init() {}
 
+        public static let optionalKeys: Set<String> = ["learning_rate_schedule"]
+
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", annealLearningRate = "anneal_learning_rate"
+            case learningRateSchedule = "learning_rate_schedule"
             case stepsPerRollout = "steps_per_rollout", gamma, gaeLambda = "gae_lambda"
             case entropyCoefficient = "entropy_coefficient", valueCoefficient = "value_coefficient"
             case maxGradientNorm = "max_gradient_norm", normalizeAdvantages = "normalize_advantages"
@@ -54,6 +60,9 @@ public final class A2C: RegisteredAgent {
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.schedule(learningRateSchedule)
+            try Require.that(network.recurrent == nil,
+                             "network.recurrent: a2c's networks have no memory; train recurrent_ppo for a recurrent policy")
             try Require.count("steps_per_rollout", stepsPerRollout, in: 1...100_000_000)
             try Require.value("gamma", gamma, in: 0...1)
             try Require.value("gae_lambda", gaeLambda, in: 0...1)
@@ -172,8 +181,9 @@ public final class A2C: RegisteredAgent {
         var (advantages, returns) = targets(after: transitions)
         if c.normalizeAdvantages { normalize(&advantages) }
 
-        let learningRate = LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
-            .value(atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
+        let learningRate = scheduledLearningRate(c.learningRate, schedule: c.learningRateSchedule,
+                                                 annealed: c.annealLearningRate,
+                                                 atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
         optimizer.learningRate = Float(learningRate)
 
         // Data-parallel: each shard of the rollout runs forward and backward on its own

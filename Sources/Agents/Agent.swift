@@ -41,7 +41,18 @@ public protocol Agent: AnyObject {
 
     /// The greedy action for one observation with the per-action scores behind it
     /// (probabilities for policy agents, Q-values for DQN), for evaluation and the viewer.
+    /// An agent with memory reads this observation as the first of an episode.
     func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice
+
+    /// A fresh memory for one episode, for an agent that remembers (a recurrent policy);
+    /// nil (the default) for one that sees only the current observation. Whoever plays an
+    /// episode keeps its own memory, so one agent serves many episodes at once.
+    func makeMemory() -> AgentMemory?
+
+    /// `choose(for:)` within an episode: reads `memory` (from `makeMemory()` at the
+    /// episode's start) and updates it with `observation`. Agents without memory ignore it
+    /// (the default).
+    func choose(for observation: UnsafeBufferPointer<Float>, memory: inout AgentMemory?) -> ActionChoice
 
     /// Everything needed to resume: weights and optimiser moments as named tensors
     /// (`"policy.0.weight"`, `"optimizer.m.0"`), counters and generator states as strings.
@@ -58,6 +69,10 @@ public protocol Agent: AnyObject {
 
 extension Agent {
     public var resumesExactly: Bool { true }
+    public func makeMemory() -> AgentMemory? { nil }
+    public func choose(for observation: UnsafeBufferPointer<Float>, memory: inout AgentMemory?) -> ActionChoice {
+        choose(for: observation)
+    }
     public static var actionKinds: ActionKinds { .discrete }
 
     public func act(
@@ -71,6 +86,15 @@ extension Agent {
     ) {
         preconditionFailure("\(Self.algorithm) does not act in continuous action spaces (the registry checks this)")
     }
+}
+
+/// What an agent with memory carries from one step of an episode to the next: its
+/// recurrent state, as floats.
+public struct AgentMemory: Equatable, Sendable {
+    /// The recurrent state (for an LSTM policy, h then c of each cell).
+    public var state: [Float]
+
+    public init(state: [Float]) { self.state = state }
 }
 
 /// The kinds of action space an algorithm handles.

@@ -27,6 +27,7 @@ public struct AlgorithmRegistry: Sendable {
     /// Every built-in algorithm.
     public static let standard = AlgorithmRegistry(specs: [
         PPO.registration,
+        RecurrentPPO.registration,
         DQN.registration,
         A2C.registration,
         REINFORCE.registration,
@@ -78,4 +79,8 @@ public enum PresetEnvironments {
     public static let mountainCarContinuous = ["MountainCarContinuous-v0"]
     /// The five arcade games.
     public static let minAtar = EnvironmentRegistry.minAtarSpecs.map(\.id)
+    /// CartPole seen through its positions only: balancing needs memory of past steps.
+    public static let cartPoleNoVelocity = ["CartPole-NoVelocity-v1"]
+    /// The T-maze: the cue seen at the start decides the arm at the end.
+    public static let tMaze = ["TMaze-v0"]
 }

@@ -28,6 +28,9 @@ public final class DQN: RegisteredAgent {
         /// policy settles instead of oscillating (DQN on CartPole otherwise often collapses
         /// after reaching 500).
         public var annealLearningRate = false
+        /// Shapes the learning rate over the run (constant, linear, step, exponential, cosine,
+        /// with an optional warm-up); absent: `anneal_learning_rate` decides.
+        public var learningRateSchedule: LearningRateSchedule? = nil
         /// Adam's ε (PyTorch's default, which CleanRL and SB3 keep for DQN).
         public var adamEpsilon: Double = 1e-8
         /// Transitions the replay buffer keeps.
@@ -63,6 +66,7 @@ public final class DQN: RegisteredAgent {
 
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", annealLearningRate = "anneal_learning_rate"
+            case learningRateSchedule = "learning_rate_schedule"
             case adamEpsilon = "adam_epsilon", bufferSize = "buffer_size", learningStarts = "learning_starts"
             case trainFrequency = "train_frequency", gradientSteps = "gradient_steps", batchSize = "batch_size"
             case gamma, targetUpdateInterval = "target_update_interval", tau, doubleDQN = "double_dqn"
@@ -90,7 +94,7 @@ public final class DQN: RegisteredAgent {
             return c
         }
 
-        public static let optionalKeys: Set<String> = ["max_gradient_norm"]
+        public static let optionalKeys: Set<String> = ["max_gradient_norm", "learning_rate_schedule"]
 
         /// Settings for the small grid worlds (and the cliff): a small buffer, early
         /// learning, frequent target copies and one hidden layer of 64.
@@ -110,6 +114,9 @@ public final class DQN: RegisteredAgent {
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.schedule(learningRateSchedule)
+            try Require.that(network.recurrent == nil,
+                             "network.recurrent: dqn's networks have no memory; train recurrent_ppo for a recurrent policy")
             try Require.value("adam_epsilon", adamEpsilon, in: 0...1)
             try Require.count("buffer_size", bufferSize, in: 1...1_000_000_000)
             try Require.count("learning_starts", learningStarts, in: 0...1_000_000_000_000)
@@ -262,8 +269,8 @@ public final class DQN: RegisteredAgent {
 
         var metrics: [String: Double] = [:]
         if vectorSteps % c.trainFrequency == 0 {
-            let learningRate = LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
-                .value(atStep: globalStep, of: totalSteps)
+            let learningRate = scheduledLearningRate(c.learningRate, schedule: c.learningRateSchedule,
+                                                     annealed: c.annealLearningRate, atStep: globalStep, of: totalSteps)
             optimizer.learningRate = Float(learningRate)
             var sums = (loss: 0.0, q: 0.0)
             for _ in 0..<c.gradientSteps {

@@ -64,8 +64,9 @@ public func playEpisode(
     var generator = SeededGenerator(seed: seed, stream: 3)
     var observation = environment.reset(seed: seed)
     var total = 0.0, length = 0
+    var memory = agent.makeMemory()
     while length < maxSteps {
-        let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
+        let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0, memory: &memory) }
         let step: Step
         do {
             if choice.isContinuous {

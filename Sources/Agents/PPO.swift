@@ -17,6 +17,9 @@ public final class PPO: RegisteredAgent {
         public var learningRate: Double = 2.5e-4
         /// Anneal the learning rate linearly to 0 over the run.
         public var annealLearningRate = true
+        /// Shapes the learning rate over the run (constant, linear, step, exponential, cosine,
+        /// with an optional warm-up); absent: `anneal_learning_rate` decides.
+        public var learningRateSchedule: LearningRateSchedule? = nil
         /// Vector steps per rollout (each collects `copies` transitions).
         public var stepsPerRollout = 128
         /// Discount factor γ.
@@ -50,6 +53,7 @@ public final class PPO: RegisteredAgent {
 
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", annealLearningRate = "anneal_learning_rate"
+            case learningRateSchedule = "learning_rate_schedule"
             case stepsPerRollout = "steps_per_rollout", gamma, gaeLambda = "gae_lambda"
             case minibatches, epochs, normalizeAdvantages = "normalize_advantages"
             case clipCoefficient = "clip_coefficient", clipValueLoss = "clip_value_loss"
@@ -58,11 +62,12 @@ public final class PPO: RegisteredAgent {
             case network
         }
 
-        public static let optionalKeys: Set<String> = ["target_kl"]
+        public static let optionalKeys: Set<String> = ["target_kl", "learning_rate_schedule"]
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.schedule(learningRateSchedule)
             try Require.count("steps_per_rollout", stepsPerRollout, in: 1...100_000_000)
             try Require.value("gamma", gamma, in: 0...1)
             try Require.value("gae_lambda", gaeLambda, in: 0...1)
@@ -119,6 +124,8 @@ public final class PPO: RegisteredAgent {
         totalSteps: Int, seed: UInt64, shardSize: Int = defaultShardSize
     ) throws(TrainingError) {
         try configuration.validate(copies: copies)
+        try Require.that(configuration.network.recurrent == nil,
+                         "network.recurrent: ppo's networks have no memory; train recurrent_ppo for a recurrent policy")
         self.configuration = configuration
         self.totalSteps = totalSteps
         self.shardSize = shardSize
@@ -179,8 +186,9 @@ public final class PPO: RegisteredAgent {
                                                    gamma: Float(c.gamma), lambda: Float(c.gaeLambda))
 
         // Anneal: the learning rate falls linearly from its start to 0 over the run.
-        let learningRate = LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
-            .value(atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
+        let learningRate = scheduledLearningRate(c.learningRate, schedule: c.learningRateSchedule,
+                                                 annealed: c.annealLearningRate,
+                                                 atStep: transitions.globalStep - buffer.capacity, of: totalSteps)
         optimizer.learningRate = Float(learningRate)
 
         let batchSize = buffer.capacity, minibatchSize = batchSize / c.minibatches

@@ -20,6 +20,9 @@ public final class REINFORCE: RegisteredAgent {
         /// Anneal the learning rate linearly to 0 over the run (steadies the end of a
         /// CartPole run, where a late large step can undo a solved policy).
         public var annealLearningRate = true
+        /// Shapes the learning rate over the run (constant, linear, step, exponential, cosine,
+        /// with an optional warm-up); absent: `anneal_learning_rate` decides.
+        public var learningRateSchedule: LearningRateSchedule? = nil
         /// Discount factor γ.
         public var gamma: Double = 0.99
         /// Finished episodes per update, batched into one gradient step (when several copies
@@ -47,17 +50,21 @@ public final class REINFORCE: RegisteredAgent {
 
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", annealLearningRate = "anneal_learning_rate", gamma
+            case learningRateSchedule = "learning_rate_schedule"
             case episodesPerUpdate = "episodes_per_update", useBaseline = "use_baseline"
             case normalizeAdvantages = "normalize_advantages", valueCoefficient = "value_coefficient"
             case entropyCoefficient = "entropy_coefficient", maxGradientNorm = "max_gradient_norm"
             case adamEpsilon = "adam_epsilon", orthogonalInitialization = "orthogonal_initialization", network
         }
 
-        public static let optionalKeys: Set<String> = ["max_gradient_norm"]
+        public static let optionalKeys: Set<String> = ["max_gradient_norm", "learning_rate_schedule"]
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.schedule(learningRateSchedule)
+            try Require.that(network.recurrent == nil,
+                             "network.recurrent: reinforce's networks have no memory; train recurrent_ppo for a recurrent policy")
             try Require.value("gamma", gamma, in: 0...1)
             try Require.count("episodes_per_update", episodesPerUpdate, in: 1...100_000)
             try Require.nonNegative("value_coefficient", valueCoefficient, atMost: 1e6)
@@ -185,8 +192,8 @@ public final class REINFORCE: RegisteredAgent {
             row += episode.actions.count
         }
 
-        optimizer.learningRate = Float(LinearSchedule.learningRate(c.learningRate, annealed: c.annealLearningRate)
-            .value(atStep: step, of: totalSteps))
+        optimizer.learningRate = Float(scheduledLearningRate(c.learningRate, schedule: c.learningRateSchedule,
+                                                             annealed: c.annealLearningRate, atStep: step, of: totalSteps))
 
         // The advantage Gₜ − V(sₜ), with V held fixed: the baseline only shifts the target.
         let shards = Shards(rows: batchSize, shardSize: shardSize)

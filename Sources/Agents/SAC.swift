@@ -27,6 +27,9 @@ public final class SAC: RegisteredAgent {
     public struct Configuration: AlgorithmConfiguration {
         /// Adam's learning rate, for the actor, the critics and the temperature.
         public var learningRate: Double = 3e-4
+        /// Shapes the learning rate over the run (constant, linear, step, exponential, cosine,
+        /// with an optional warm-up); absent: constant.
+        public var learningRateSchedule: LearningRateSchedule? = nil
         /// Transitions the replay buffer keeps.
         public var bufferSize = 1_000_000
         /// Environment steps (all copies together) of uniformly random actions before learning.
@@ -56,17 +59,21 @@ public final class SAC: RegisteredAgent {
 
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", bufferSize = "buffer_size", learningStarts = "learning_starts"
+            case learningRateSchedule = "learning_rate_schedule"
             case batchSize = "batch_size", tau, gamma, trainFrequency = "train_frequency"
             case gradientSteps = "gradient_steps", entropyCoefficient = "entropy_coefficient"
             case initialEntropyCoefficient = "initial_entropy_coefficient", targetEntropy = "target_entropy"
             case targetUpdateInterval = "target_update_interval", network
         }
 
-        public static let optionalKeys: Set<String> = ["entropy_coefficient", "target_entropy"]
+        public static let optionalKeys: Set<String> = ["entropy_coefficient", "target_entropy", "learning_rate_schedule"]
 
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.schedule(learningRateSchedule)
+            try Require.that(network.recurrent == nil && !network.hasHiddenLayerExtras,
+                             "sac's networks take hidden_sizes and activation only: leave network.normalization, residual, dropout and recurrent out")
             try Require.count("buffer_size", bufferSize, in: 1...1_000_000_000)
             try Require.count("learning_starts", learningStarts, in: 0...1_000_000_000_000)
             try Require.count("batch_size", batchSize, in: 1...1_000_000)
@@ -125,6 +132,8 @@ public final class SAC: RegisteredAgent {
     private var generator: SeededGenerator
     /// Environment steps seen so far (the last `Transitions.globalStep`).
     public private(set) var globalStep = 0
+    /// The run's length, over which a learning-rate schedule runs.
+    private let totalSteps: Int
     /// Vector steps seen so far (the training frequency counts these).
     public private(set) var vectorSteps = 0
     /// Gradient steps taken so far (the target interval counts these).
@@ -140,6 +149,7 @@ public final class SAC: RegisteredAgent {
                 + "\(context.observationSpace.shape)")
         }
         self.configuration = configuration
+        totalSteps = context.totalSteps
         scaling = try ActionScaling(box, algorithm: "sac")
         let width = box.count, size = context.observationSpace.count
         observationSize = size
@@ -273,6 +283,13 @@ public final class SAC: RegisteredAgent {
         }
 
         // The critics: ½ Σᵢ mean (Qᵢ(s, a) − y)².
+        if let schedule = c.learningRateSchedule {
+            let rate = Float(scheduledLearningRate(c.learningRate, schedule: schedule, annealed: false,
+                                                   atStep: globalStep, of: totalSteps))
+            actorOptimizer.learningRate = rate
+            criticOptimizer.learningRate = rate
+            alphaOptimizer.learningRate = rate
+        }
         criticOptimizer.zeroGradients()
         let criticParts = criticShards.computeGradients(over: shards) { critic, part, weight in
             let (q1, q2) = critic(makeBatch(batch.observations, rows: part, width: size),

@@ -1,3 +1,5 @@
+import NeuralNet
+
 /// A value that changes linearly with training progress, then stays put: learning-rate
 /// annealing (`learningRate(_:annealed:)`, used by every agent) and ε decay (DQN).
 public struct LinearSchedule: Equatable, Sendable, Codable {
@@ -28,5 +30,25 @@ public struct LinearSchedule: Equatable, Sendable, Codable {
         let progress = min(1, Double(step) / (fraction * Double(totalSteps)))
         // start·(1 − p) + end·p: exact at both ends (start at p = 0, end at p = 1).
         return start * (1 - progress) + end * progress
+    }
+}
+
+/// The learning rate after `step` of `totalSteps` environment steps: `rate` scaled by
+/// `schedule` when the configuration has one (`learning_rate_schedule`, which then
+/// replaces `anneal_learning_rate`); otherwise `rate` falling linearly to 0 when
+/// `annealed`, and constant when not.
+public func scheduledLearningRate(
+    _ rate: Double, schedule: LearningRateSchedule?, annealed: Bool, atStep step: Int, of totalSteps: Int
+) -> Double {
+    if let schedule {
+        return rate * schedule.factor(atProgress: totalSteps > 0 ? Double(step) / Double(totalSteps) : 1)
+    }
+    return LinearSchedule.learningRate(rate, annealed: annealed).value(atStep: step, of: totalSteps)
+}
+
+extension Require {
+    /// A learning-rate schedule whose settings can be used; the message names the key.
+    public static func schedule(_ schedule: LearningRateSchedule?) throws(TrainingError) {
+        if let problem = schedule?.problem(prefix: "learning_rate_schedule") { throw .invalidConfiguration(problem) }
     }
 }

@@ -22,6 +22,9 @@ public final class TD3: RegisteredAgent {
     public struct Configuration: AlgorithmConfiguration {
         /// Adam's learning rate, for the actor and the critics.
         public var learningRate: Double = 1e-3
+        /// Shapes the learning rate over the run (constant, linear, step, exponential, cosine,
+        /// with an optional warm-up); absent: constant.
+        public var learningRateSchedule: LearningRateSchedule? = nil
         /// Transitions the replay buffer keeps.
         public var bufferSize = 1_000_000
         /// Environment steps (all copies together) of uniformly random actions before learning.
@@ -52,8 +55,11 @@ public final class TD3: RegisteredAgent {
 
         public init() {}
 
+        public static let optionalKeys: Set<String> = ["learning_rate_schedule"]
+
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", bufferSize = "buffer_size", learningStarts = "learning_starts"
+            case learningRateSchedule = "learning_rate_schedule"
             case batchSize = "batch_size", tau, gamma, trainFrequency = "train_frequency"
             case gradientSteps = "gradient_steps", policyDelay = "policy_delay"
             case targetPolicyNoise = "target_policy_noise", targetNoiseClip = "target_noise_clip"
@@ -63,6 +69,9 @@ public final class TD3: RegisteredAgent {
         /// Checks ranges; the message names the key.
         public func validate(copies: Int) throws(TrainingError) {
             try Require.positive("learning_rate", learningRate, atMost: 10)
+            try Require.schedule(learningRateSchedule)
+            try Require.that(network.recurrent == nil && !network.hasHiddenLayerExtras,
+                             "td3's networks take hidden_sizes and activation only: leave network.normalization, residual, dropout and recurrent out")
             try Require.count("buffer_size", bufferSize, in: 1...1_000_000_000)
             try Require.count("learning_starts", learningStarts, in: 0...1_000_000_000_000)
             try Require.count("batch_size", batchSize, in: 1...1_000_000)
@@ -113,6 +122,8 @@ public final class TD3: RegisteredAgent {
     private var generator: SeededGenerator
     /// Environment steps seen so far (the last `Transitions.globalStep`).
     public private(set) var globalStep = 0
+    /// The run's length, over which a learning-rate schedule runs.
+    private let totalSteps: Int
     /// Vector steps seen so far (the training frequency counts these).
     public private(set) var vectorSteps = 0
     /// Critic updates so far (the policy delay counts these).
@@ -130,6 +141,7 @@ public final class TD3: RegisteredAgent {
                 + "\(context.observationSpace.shape)")
         }
         self.configuration = configuration
+        totalSteps = context.totalSteps
         scaling = try ActionScaling(box, algorithm: "td3")
         let width = box.count, size = context.observationSpace.count
         observationSize = size
@@ -247,6 +259,12 @@ public final class TD3: RegisteredAgent {
         }
 
         // The critics: Σᵢ mean (Qᵢ(s, a) − y)² (SB3's sum, no ½).
+        if let schedule = c.learningRateSchedule {
+            let rate = Float(scheduledLearningRate(c.learningRate, schedule: schedule, annealed: false,
+                                                   atStep: globalStep, of: totalSteps))
+            actorOptimizer.learningRate = rate
+            criticOptimizer.learningRate = rate
+        }
         criticOptimizer.zeroGradients()
         let criticParts = criticShards.computeGradients(over: shards) { critic, part, weight in
             let (q1, q2) = critic(makeBatch(batch.observations, rows: part, width: size),

@@ -2,16 +2,26 @@ import Agents
 import Viewer
 
 /// A trained agent as the viewer's advisor: its greedy choice each step, with the scores
-/// the panel shows (probabilities, Q-values, or a Gaussian's mean and spread).
+/// the panel shows (probabilities, Q-values, or a Gaussian's mean and spread). An agent
+/// with memory carries it from step to step and starts afresh with each episode.
 public struct AgentAdvisor: ActionAdvisor {
     /// The agent whose choices are shown.
     public let agent: any Agent
+    /// The episode's memory (nil for an agent without one).
+    private var memory: AgentMemory?
 
     /// An advisor for `agent`.
-    public init(agent: any Agent) { self.agent = agent }
+    public init(agent: any Agent) {
+        self.agent = agent
+        memory = agent.makeMemory()
+    }
+
+    public mutating func episodeDidStart() {
+        memory = agent.makeMemory()
+    }
 
     public mutating func advise(_ observation: [Float]) -> Advice {
-        let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0) }
+        let choice = observation.withUnsafeBufferPointer { agent.choose(for: $0, memory: &memory) }
         switch choice.kind {
         case .gaussian, .deterministic: return Advice(continuous: choice.values, spreads: choice.spreads)
         case .probabilities: return Advice(action: choice.action, scores: choice.scores, kind: .probabilities)

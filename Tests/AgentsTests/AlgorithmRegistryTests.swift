@@ -6,11 +6,18 @@ import XCTest
 /// The algorithm table: every entry is complete and consistent with its agent.
 final class AlgorithmRegistryTests: XCTestCase {
     private let registry = AlgorithmRegistry.standard
-    private static let names = ["ppo", "dqn", "a2c", "reinforce", "sac", "td3"]
+    private static let names = ["ppo", "recurrent_ppo", "dqn", "a2c", "reinforce", "sac", "td3"]
 
-    /// Discrete learners are tuned for CartPole-v1, continuous ones for Pendulum-v1.
+    /// Discrete learners are tuned for CartPole-v1, continuous ones for Pendulum-v1; the
+    /// learner with memory for the two tasks that need memory instead.
     func testEveryAlgorithmHasAPresetForTheFirstTaskOfItsKind() {
         for spec in registry.specs {
+            if spec.name == "recurrent_ppo" {
+                for id in PresetEnvironments.cartPoleNoVelocity + PresetEnvironments.tMaze {
+                    XCTAssertNotNil(spec.preset(for: id), "\(spec.name) has no preset for \(id)")
+                }
+                continue
+            }
             if spec.actionKinds.contains(.discrete) {
                 XCTAssertNotNil(spec.preset(for: "CartPole-v1"), "\(spec.name) has no preset for CartPole-v1")
             }
@@ -46,7 +53,7 @@ final class AlgorithmRegistryTests: XCTestCase {
     func testNamesAreUniqueAndMatchTheAgents() throws {
         XCTAssertEqual(registry.names, Self.names)
         XCTAssertEqual(try registry.spec(named: "dqn").metricKeys, DQN.metricKeys)
-        XCTAssertEqual(try registry.spec(named: "ppo").optionalKeys, ["target_kl"])
+        XCTAssertEqual(try registry.spec(named: "ppo").optionalKeys, ["target_kl", "learning_rate_schedule"])
         for spec in registry.specs {
             let environment: any Environment = spec.actionKinds.contains(.discrete) ? CartPole() : Pendulum()
             let agent = try spec.makeAgent(spec.defaultConfiguration, context: AgentContext(

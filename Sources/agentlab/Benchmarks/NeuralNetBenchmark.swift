@@ -49,6 +49,31 @@ enum NeuralNetBenchmark {
         })
     }
 
+    /// Median microseconds of one Adam step of an LSTM (128 → 128) over a sequence of 32
+    /// steps of a batch of 64, MSE against a fixed target [32, 64, 128]: PyTorch's
+    /// `benchmarks/peers/lstm_step.py` times the same step. With `threads` > 1 the batch is
+    /// cut into that many data-parallel shards of whole sequences.
+    static func lstmStep(threads: Int, repetitions: Int) -> Double {
+        WorkerPool.shared.setThreadCount(threads)
+        let (steps, batch, size) = (32, 64, 128)
+        var generator = SeededGenerator(seed: 4)
+        let lstm = LSTM(inputSize: size, hiddenSize: size, generator: &generator)
+        let inputs = Tensor.uniform([steps, batch, size], low: -1, high: 1, generator: &generator)
+        let targets = Tensor.uniform([steps, batch, size], low: -1, high: 1, generator: &generator)
+        let parallel = DataParallel(lstm, replica: { $0.replica() }, parameters: \.parameters)
+        let optimizer = Adam(parameters: lstm.parameters, learningRate: 1e-4)
+        let shards = Shards(rows: batch, shardSize: (batch + threads - 1) / threads)
+        return median(timeEach(warmUp: 3, repetitions: repetitions) {
+            optimizer.zeroGradients()
+            _ = parallel.computeGradients(over: shards) { replica, rows, weight in
+                let x = inputs.sliced(alongAxis: 1, rows), y = targets.sliced(alongAxis: 1, rows)
+                let outputs = replica.sequence(x, initialState: replica.zeroState(batch: rows.count), resets: nil).outputs
+                meanSquaredError(outputs, y).backward(seed: [weight])
+            }
+            optimizer.step()
+        })
+    }
+
     /// Median microseconds of one Adam step of `network` on `batch` rows, computed in
     /// data-parallel shards of `shardSize` rows on `threads` threads (`DataParallel`).
     static func shardedStep(
@@ -170,6 +195,14 @@ enum NeuralNetBenchmark {
                 shardedStep(makeConvNetwork(), inputShape: [10, 10, 4], outputs: 6, batch: 1024, shardSize: 128,
                             threads: count, repetitions: shardRepetitions),
                 "the conv step on batch 1,024 (PPO's Breakout minibatch) in 8 shards of 128"))
+        }
+        for count in threads > 1 ? [1, threads] : [1] {
+            results.append(result(
+                "lstm_t32_b64_h128_adam_step_\(count)_thread\(count == 1 ? "" : "s")", "µs",
+                lstmStep(threads: count, repetitions: quick ? 3 : 100),
+                "LSTM 128→128 over 32 steps of 64 sequences, MSE, Adam"
+                    + (count > 1 ? "; the batch in \(count) shards of whole sequences" : "")
+                    + " (PyTorch: benchmarks/peers/lstm_step.py)"))
         }
         if threads > 1 {
             WorkerPool.shared.setThreadCount(threads)
