@@ -61,9 +61,9 @@ extension Tensor {
         let gateWidth = 4 * hidden, stateWidth = 2 * hidden, rows = steps * batch
         let y = result(shape: [steps, batch, stateWidth], of: projectedInputs, hiddenWeight, initialHidden, initialCell)
         // Saved for the backward pass: the state entering each step (h, then c), [T, B, H]
-        // each, and the gate activations, [T, B, 4H].
+        // each, the gate activations, [T, B, 4H], and tanh of each new cell, [T, B, H].
         let hiddenIn = SavedScratch(rows * hidden), cellIn = SavedScratch(rows * hidden)
-        let gates = SavedScratch(rows * gateWidth)
+        let gates = SavedScratch(rows * gateWidth), tanhCells = SavedScratch(rows * hidden)
         let px = projectedInputs.storage, py = y.storage
         for t in 0..<steps {
             let hIn = hiddenIn.pointer + t * batch * hidden, cIn = cellIn.pointer + t * batch * hidden
@@ -86,19 +86,23 @@ extension Tensor {
             gemm(hIn, transposed: false, hiddenWeight.storage, transposed: false, into: g,
                  m: batch, n: gateWidth, k: hidden, beta: 1)
             for b in 0..<batch {
-                let row = g + b * gateWidth, c = cIn + b * hidden
+                // Each loop reads and writes one array at the same index, or reads the gates
+                // and writes the state, so that each vectorises.
+                let row = g + b * gateWidth, c = UnsafePointer(cIn + b * hidden)
                 let out = py + (t * batch + b) * stateWidth
-                for j in 0..<hidden {
-                    let i = FastMath.sigmoid(row[j]), f = FastMath.sigmoid(row[hidden + j])
-                    let candidate = FastMath.tanh(row[2 * hidden + j]), o = FastMath.sigmoid(row[3 * hidden + j])
-                    row[j] = i
-                    row[hidden + j] = f
-                    row[2 * hidden + j] = candidate
-                    row[3 * hidden + j] = o
-                    let cell = f * c[j] + i * candidate
-                    out[hidden + j] = cell
-                    out[j] = o * FastMath.tanh(cell)
-                }
+                for j in 0..<(2 * hidden) { row[j] = FastMath.sigmoid(row[j]) }  // i, f
+                let candidates = row + 2 * hidden
+                for j in 0..<hidden { candidates[j] = FastMath.tanh(candidates[j]) }  // g
+                let outputs = row + 3 * hidden
+                for j in 0..<hidden { outputs[j] = FastMath.sigmoid(outputs[j]) }  // o
+                let i = UnsafePointer(row), f = UnsafePointer(row + hidden)
+                let candidate = UnsafePointer(candidates), o = UnsafePointer(outputs)
+                let cellOut = out + hidden
+                for j in 0..<hidden { cellOut[j] = f[j] * c[j] + i[j] * candidate[j] }
+                let cellIn = UnsafePointer(cellOut), squashed = tanhCells.pointer + (t * batch + b) * hidden
+                for j in 0..<hidden { squashed[j] = FastMath.tanh(cellIn[j]) }
+                let squashedIn = UnsafePointer(squashed)
+                for j in 0..<hidden { out[j] = o[j] * squashedIn[j] }
             }
         }
         y.record([projectedInputs, hiddenWeight, initialHidden, initialCell]) { y, g in
@@ -107,26 +111,24 @@ extension Tensor {
             let dHidden = SavedScratch(batch * hidden), dCell = SavedScratch(batch * hidden)
             dHidden.pointer.update(repeating: 0, count: batch * hidden)
             dCell.pointer.update(repeating: 0, count: batch * hidden)
-            let py = y.storage
             for t in stride(from: steps - 1, through: 0, by: -1) {
-                let cIn = cellIn.pointer + t * batch * hidden
                 for b in 0..<batch {
+                    // Short loops of few arrays each, so that each vectorises.
                     let k = t * batch + b
-                    let act = gates.pointer + k * gateWidth, dg = dGates.pointer + k * gateWidth
-                    let up = g + k * stateWidth, state = py + k * stateWidth
+                    let act = UnsafePointer(gates.pointer + k * gateWidth), dg = dGates.pointer + k * gateWidth
+                    let (i, f, candidate, o) = (act, act + hidden, act + 2 * hidden, act + 3 * hidden)
+                    let up = g + k * stateWidth, upCell = up + hidden
+                    let tanhCell = UnsafePointer(tanhCells.pointer + k * hidden)
+                    let c = UnsafePointer(cellIn.pointer + k * hidden)
                     let dh = dHidden.pointer + b * hidden, dc = dCell.pointer + b * hidden
-                    let c = cIn + b * hidden
-                    for j in 0..<hidden {
-                        let i = act[j], f = act[hidden + j], candidate = act[2 * hidden + j], o = act[3 * hidden + j]
-                        let tanhCell = FastMath.tanh(state[hidden + j])
-                        let gh = up[j] + dh[j]
-                        let gc = up[hidden + j] + dc[j] + gh * o * (1 - tanhCell * tanhCell)
-                        dg[j] = gc * candidate * i * (1 - i)
-                        dg[hidden + j] = gc * c[j] * f * (1 - f)
-                        dg[2 * hidden + j] = gc * i * (1 - candidate * candidate)
-                        dg[3 * hidden + j] = gh * tanhCell * o * (1 - o)
-                        dc[j] = gc * f
-                    }
+                    for j in 0..<hidden { dh[j] += up[j] }  // ∂h: from the output and the next step
+                    for j in 0..<hidden { dc[j] += upCell[j] + dh[j] * o[j] * (1 - tanhCell[j] * tanhCell[j]) }
+                    let (dI, dF, dG, dO) = (dg, dg + hidden, dg + 2 * hidden, dg + 3 * hidden)
+                    for j in 0..<hidden { dO[j] = dh[j] * tanhCell[j] * o[j] * (1 - o[j]) }
+                    for j in 0..<hidden { dI[j] = dc[j] * candidate[j] * i[j] * (1 - i[j]) }
+                    for j in 0..<hidden { dF[j] = dc[j] * c[j] * f[j] * (1 - f[j]) }
+                    for j in 0..<hidden { dG[j] = dc[j] * i[j] * (1 - candidate[j] * candidate[j]) }
+                    for j in 0..<hidden { dc[j] *= f[j] }  // ∂c entering the step
                 }
                 // ∂h entering step t = ∂gatesₜ · W_hᵀ; nothing crosses a reset.
                 gemm(dGates.pointer + t * batch * gateWidth, transposed: false, hiddenWeight.storage, transposed: true,
