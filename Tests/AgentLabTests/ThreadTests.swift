@@ -36,6 +36,13 @@ final class ThreadTests: CommandLineTestCase {
                             config: "shard_size: 16\nppo: {epochs: 2}\n")
     }
 
+    func testRecurrentPPOIsTheSameForAnyThreadCount() throws {
+        // The preset's 8 copies × 32 steps in one minibatch of 8 sequences: with a shard size
+        // of 64 rows, 4 shards of 2 sequences each.
+        try assertSameBytes("recurrent", ["--env", "CartPole-NoVelocity-v1", "--algo", "recurrent_ppo", "--steps", "1024"],
+                            config: "shard_size: 64\nrecurrent_ppo: {epochs: 2, network: {recurrent: {size: 8}}}\n")
+    }
+
     func testA2CIsTheSameForAnyThreadCount() throws {
         try assertSameBytes("a2c", ["--env", "CartPole-v1", "--algo", "a2c", "--steps", "2000"],
                             config: "shard_size: 7\n")
