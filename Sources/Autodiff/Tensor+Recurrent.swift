@@ -219,18 +219,15 @@ extension Tensor {
             gemm(hIn, transposed: false, hiddenWeight.storage, transposed: false, into: hh,
                  m: batch, n: gateWidth, k: hidden, beta: 1)
             for b in 0..<batch {
-                let x = px + (t * batch + b) * gateWidth, rowHH = hh + b * gateWidth
+                // Short loops, each writing one array, so that each vectorises.
+                let x = UnsafePointer(px + (t * batch + b) * gateWidth), rowHH = UnsafePointer(hh + b * gateWidth)
                 let act = gates.pointer + (t * batch + b) * gateWidth
-                let h = hIn + b * hidden, out = py + (t * batch + b) * hidden
-                for j in 0..<hidden {
-                    let r = FastMath.sigmoid(x[j] + rowHH[j])
-                    let z = FastMath.sigmoid(x[hidden + j] + rowHH[hidden + j])
-                    let n = FastMath.tanh(x[2 * hidden + j] + r * rowHH[2 * hidden + j])
-                    act[j] = r
-                    act[hidden + j] = z
-                    act[2 * hidden + j] = n
-                    out[j] = (1 - z) * n + z * h[j]
-                }
+                let h = UnsafePointer(hIn + b * hidden), out = py + (t * batch + b) * hidden
+                for j in 0..<(2 * hidden) { act[j] = FastMath.sigmoid(x[j] + rowHH[j]) }  // r, z
+                let r = UnsafePointer(act), z = UnsafePointer(act + hidden), n = act + 2 * hidden
+                for j in 0..<hidden { n[j] = FastMath.tanh(x[2 * hidden + j] + r[j] * rowHH[2 * hidden + j]) }
+                let candidate = UnsafePointer(n)
+                for j in 0..<hidden { out[j] = (1 - z[j]) * candidate[j] + z[j] * h[j] }
             }
         }
         y.record([projectedInputs, hiddenWeight, hiddenBias, initialHidden]) { _, g in
@@ -240,24 +237,23 @@ extension Tensor {
             for t in stride(from: steps - 1, through: 0, by: -1) {
                 let hIn = hiddenIn.pointer + t * batch * hidden
                 for b in 0..<batch {
+                    // Short loops, each writing one array, so that each vectorises.
                     let k = t * batch + b
-                    let act = gates.pointer + k * gateWidth, rowHH = recurrent.pointer + k * gateWidth
+                    let act = UnsafePointer(gates.pointer + k * gateWidth)
+                    let (r, z, n) = (act, act + hidden, act + 2 * hidden)
+                    let hhN = UnsafePointer(recurrent.pointer + k * gateWidth + 2 * hidden)
                     let dx = dInputs.pointer + k * gateWidth, dhh = dRecurrent.pointer + k * gateWidth
-                    let up = g + k * hidden, dh = dHidden.pointer + b * hidden, h = hIn + b * hidden
-                    for j in 0..<hidden {
-                        let r = act[j], z = act[hidden + j], n = act[2 * hidden + j]
-                        let gh = up[j] + dh[j]
-                        let dnPre = gh * (1 - z) * (1 - n * n)
-                        let drPre = dnPre * rowHH[2 * hidden + j] * r * (1 - r)
-                        let dzPre = gh * (h[j] - n) * z * (1 - z)
-                        dx[j] = drPre
-                        dx[hidden + j] = dzPre
-                        dx[2 * hidden + j] = dnPre
-                        dhh[j] = drPre
-                        dhh[hidden + j] = dzPre
-                        dhh[2 * hidden + j] = dnPre * r
-                        dh[j] = gh * z  // the direct path; the product below adds the rest
-                    }
+                    let up = g + k * hidden, dh = dHidden.pointer + b * hidden, h = UnsafePointer(hIn + b * hidden)
+                    for j in 0..<hidden { dh[j] += up[j] }  // ∂h: from the output and the next step
+                    let (dxR, dxZ, dxN) = (dx, dx + hidden, dx + 2 * hidden)
+                    for j in 0..<hidden { dxN[j] = dh[j] * (1 - z[j]) * (1 - n[j] * n[j]) }  // ∂n'
+                    let dnPre = UnsafePointer(dxN)
+                    for j in 0..<hidden { dxR[j] = dnPre[j] * hhN[j] * r[j] * (1 - r[j]) }  // ∂r'
+                    for j in 0..<hidden { dxZ[j] = dh[j] * (h[j] - n[j]) * z[j] * (1 - z[j]) }  // ∂z'
+                    (dhh).update(from: dx, count: 2 * hidden)  // ∂r', ∂z' reach hh unchanged
+                    let dhhN = dhh + 2 * hidden
+                    for j in 0..<hidden { dhhN[j] = dnPre[j] * r[j] }
+                    for j in 0..<hidden { dh[j] *= z[j] }  // the direct path; the product below adds the rest
                 }
                 gemm(dRecurrent.pointer + t * batch * gateWidth, transposed: false, hiddenWeight.storage,
                      transposed: true, into: dHidden.pointer, m: batch, n: hidden, k: gateWidth, beta: 1)
