@@ -81,8 +81,7 @@ public final class ActorCritic {
     /// The policy's distribution given its outputs [batch, actionCount] (`callAsFunction`'s
     /// first result): categorical over logits, or Gaussian around means with σ = e^logStd.
     public func distribution(_ outputs: Tensor) -> PolicyDistribution {
-        if let logStd { return .gaussian(DiagonalGaussian(mean: outputs, logStandardDeviation: logStd)) }
-        return .categorical(Categorical(logits: outputs))
+        PolicyDistribution(outputs: outputs, logStd: logStd)
     }
 
     /// The same networks over the same parameter values, with gradients of their own (one
@@ -126,14 +125,21 @@ public final class ActorCritic {
         let logits = withoutGradients {
             self.logits(makeObservationBatch(observation, count: 1, shape: observationShape))
         }
-        if let logStd, let box = actionSpace.box {
-            let mean = logits.scalars
-            let values = (0..<actionCount).map { Swift.min(Swift.max(mean[$0], box.low[$0]), box.high[$0]) }
-            return ActionChoice(continuous: values, spreads: logStd.scalars.map { FastMath.exp($0) })
-        }
-        let probabilities = withoutGradients { logits.softmax() }.scalars
-        return ActionChoice(action: logits.argmaxAlongLastAxis()[0], scores: probabilities, kind: .probabilities)
+        return greedyChoice(outputs: logits, logStd: logStd, actionSpace: actionSpace)
     }
+}
+
+/// The greedy choice that a policy's outputs [1, width] for one observation give: for a
+/// Gaussian policy (`logStd` set) its mean clipped to the bounds, with σ per dimension;
+/// otherwise the most probable action, with the probabilities.
+func greedyChoice(outputs: Tensor, logStd: Tensor?, actionSpace: ActionSpace) -> ActionChoice {
+    if let logStd, let box = actionSpace.box {
+        let mean = outputs.scalars
+        let values = (0..<box.count).map { Swift.min(Swift.max(mean[$0], box.low[$0]), box.high[$0]) }
+        return ActionChoice(continuous: values, spreads: logStd.scalars.map { FastMath.exp($0) })
+    }
+    let probabilities = withoutGradients { outputs.softmax() }.scalars
+    return ActionChoice(action: outputs.argmaxAlongLastAxis()[0], scores: probabilities, kind: .probabilities)
 }
 
 /// A policy's distribution over a batch of states: categorical over numbered actions, or
@@ -141,6 +147,16 @@ public final class ActorCritic {
 public enum PolicyDistribution {
     case categorical(Categorical)
     case gaussian(DiagonalGaussian)
+
+    /// The distribution a policy's outputs [batch, width] describe: categorical over
+    /// logits, or, with `logStd`, Gaussian around means with σ = e^logStd.
+    public init(outputs: Tensor, logStd: Tensor?) {
+        if let logStd {
+            self = .gaussian(DiagonalGaussian(mean: outputs, logStandardDeviation: logStd))
+        } else {
+            self = .categorical(Categorical(logits: outputs))
+        }
+    }
 
     /// log π(a|s) per row, differentiable, [batch].
     public func logProbability(of actions: PolicyActions) -> Tensor {

@@ -192,7 +192,7 @@ public final class PPO: RegisteredAgent {
         optimizer.learningRate = Float(learningRate)
 
         let batchSize = buffer.capacity, minibatchSize = batchSize / c.minibatches
-        var sums = (value: 0.0, policy: 0.0, entropy: 0.0, kl: 0.0, clipped: 0.0, count: 0.0)
+        var totals = Loss.Totals()
         epochs: for _ in 0..<c.epochs {
             let order = shuffledIndices(batchSize, using: &generator)
             for start in stride(from: 0, to: batchSize, by: minibatchSize) {
@@ -218,30 +218,23 @@ public final class PPO: RegisteredAgent {
                     return (part.summary, weight)
                 }
                 let loss = Loss.Summary(combining: parts)
-                guard loss.total.isFinite else {
-                    throw .nonFiniteLoss(name: "PPO loss", step: transitions.globalStep)
-                }
-                clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
-                optimizer.step()
-
-                sums.value += loss.value
-                sums.policy += loss.policy
-                sums.entropy += loss.entropy
-                sums.kl += loss.approximateKL
-                sums.clipped += loss.clipFraction
-                sums.count += 1
+                try Self.step(optimizer, after: loss, configuration: c, name: "PPO loss", at: transitions.globalStep)
+                totals.add(loss)
                 if let target = c.targetKL, loss.approximateKL > target { break epochs }
             }
         }
-        return [
-            "charts/learning_rate": learningRate,
-            "losses/value_loss": sums.value / sums.count,
-            "losses/policy_loss": sums.policy / sums.count,
-            "losses/entropy": sums.entropy / sums.count,
-            "losses/approx_kl": sums.kl / sums.count,
-            "losses/clipfrac": sums.clipped / sums.count,
-            "losses/explained_variance": explainedVariance(predicted: buffer.values, target: returns),
-        ]
+        return totals.metrics(learningRate: learningRate,
+                              explainedVariance: explainedVariance(predicted: buffer.values, target: returns))
+    }
+
+    /// One minibatch's optimiser step, its gradients already in the parameters: a
+    /// non-finite loss stops training, the global norm is clipped, Adam steps.
+    static func step(
+        _ optimizer: Adam, after loss: Loss.Summary, configuration c: Configuration, name: String, at step: Int
+    ) throws(TrainingError) {
+        guard loss.total.isFinite else { throw .nonFiniteLoss(name: name, step: step) }
+        clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
+        optimizer.step()
     }
 
     /// PPO's loss on one minibatch and its diagnostics.
@@ -288,6 +281,33 @@ public final class PPO: RegisteredAgent {
         var summary: Summary {
             Summary(total: Double(total.scalar), policy: Double(policy.scalar), value: Double(value.scalar),
                     entropy: Double(entropy.scalar), approximateKL: approximateKL, clipFraction: clipFraction)
+        }
+
+        /// An update's minibatch losses added up, and the metrics their means give.
+        struct Totals {
+            private var value = 0.0, policy = 0.0, entropy = 0.0, kl = 0.0, clipped = 0.0, count = 0.0
+
+            mutating func add(_ loss: Summary) {
+                value += loss.value
+                policy += loss.policy
+                entropy += loss.entropy
+                kl += loss.approximateKL
+                clipped += loss.clipFraction
+                count += 1
+            }
+
+            /// The update's metrics, under PPO's `metricKeys`.
+            func metrics(learningRate: Double, explainedVariance: Double) -> [String: Double] {
+                [
+                    "charts/learning_rate": learningRate,
+                    "losses/value_loss": value / count,
+                    "losses/policy_loss": policy / count,
+                    "losses/entropy": entropy / count,
+                    "losses/approx_kl": kl / count,
+                    "losses/clipfrac": clipped / count,
+                    "losses/explained_variance": explainedVariance,
+                ]
+            }
         }
     }
 

@@ -129,8 +129,7 @@ public final class RecurrentActorCritic {
 
     /// The policy's distribution given its outputs (categorical over logits, or Gaussian).
     public func distribution(_ outputs: Tensor) -> PolicyDistribution {
-        if let logStd { return .gaussian(DiagonalGaussian(mean: outputs, logStandardDeviation: logStd)) }
-        return .categorical(Categorical(logits: outputs))
+        PolicyDistribution(outputs: outputs, logStd: logStd)
     }
 
     /// All parameters under stable names: `encoder.*`, `policy_cell.*`, `value_cell.*`,
@@ -158,12 +157,6 @@ public final class RecurrentActorCritic {
             return (outputs, after)
         }
         memory = AgentMemory(state: after.scalars)
-        if let logStd, let box = actionSpace.box {
-            let mean = outputs.scalars
-            let values = (0..<actionCount).map { Swift.min(Swift.max(mean[$0], box.low[$0]), box.high[$0]) }
-            return ActionChoice(continuous: values, spreads: logStd.scalars.map { FastMath.exp($0) })
-        }
-        let probabilities = withoutGradients { outputs.softmax() }.scalars
-        return ActionChoice(action: outputs.argmaxAlongLastAxis()[0], scores: probabilities, kind: .probabilities)
+        return greedyChoice(outputs: outputs, logStd: logStd, actionSpace: actionSpace)
     }
 }

@@ -197,7 +197,7 @@ public final class RecurrentPPO: RegisteredAgent {
         let sequencesPerMinibatch = copies / c.minibatches
         // Shards of whole sequences: about `shardSize` rows each.
         let sequencesPerShard = Swift.max(1, shardSize / steps)
-        var sums = (value: 0.0, policy: 0.0, entropy: 0.0, kl: 0.0, clipped: 0.0, count: 0.0)
+        var totals = PPO.Loss.Totals()
         epochs: for _ in 0..<c.epochs {
             let order = shuffledIndices(copies, using: &generator)
             for start in stride(from: 0, to: copies, by: sequencesPerMinibatch) {
@@ -233,30 +233,13 @@ public final class RecurrentPPO: RegisteredAgent {
                     return (loss.summary, weight)
                 }
                 let loss = PPO.Loss.Summary(combining: parts)
-                guard loss.total.isFinite else {
-                    throw .nonFiniteLoss(name: "recurrent PPO loss", step: transitions.globalStep)
-                }
-                clipGradientNorm(optimizer.parameters, maxNorm: Float(c.maxGradientNorm))
-                optimizer.step()
-
-                sums.value += loss.value
-                sums.policy += loss.policy
-                sums.entropy += loss.entropy
-                sums.kl += loss.approximateKL
-                sums.clipped += loss.clipFraction
-                sums.count += 1
+                try PPO.step(optimizer, after: loss, configuration: c, name: "recurrent PPO loss", at: transitions.globalStep)
+                totals.add(loss)
                 if let target = c.targetKL, loss.approximateKL > target { break epochs }
             }
         }
-        return [
-            "charts/learning_rate": learningRate,
-            "losses/value_loss": sums.value / sums.count,
-            "losses/policy_loss": sums.policy / sums.count,
-            "losses/entropy": sums.entropy / sums.count,
-            "losses/approx_kl": sums.kl / sums.count,
-            "losses/clipfrac": sums.clipped / sums.count,
-            "losses/explained_variance": explainedVariance(predicted: buffer.values, target: returns),
-        ]
+        return totals.metrics(learningRate: learningRate,
+                              explainedVariance: explainedVariance(predicted: buffer.values, target: returns))
     }
 
     // MARK: Evaluation and checkpoints

@@ -8,6 +8,7 @@
 #
 #   scripts/memory/memory-checks.sh            # about 20 minutes on one core
 #   OUT=runs/memory scripts/memory/memory-checks.sh
+#   THREADS=1 scripts/memory/memory-checks.sh  # leave a core free (results are the same)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-runs/memory-checks}
@@ -20,8 +21,10 @@ failed=0
 # run NAME BAR KIND ARGS...: trains (unless done), evaluates, prints one line.
 run() {
   local name=$1 bar=$2 kind=$3; shift 3
-  [ -f "$OUT/$name/checkpoint.json" ] || "$agentlab" train "$@" --out "$OUT/$name" --force >/dev/null || exit 2
-  "$agentlab" eval "$OUT/$name" --episodes 100 --no-threshold --json "$OUT/$name.json" >/dev/null || exit 2
+  [ -f "$OUT/$name/checkpoint.json" ] ||
+    "$agentlab" train "$@" ${THREADS:+--threads "$THREADS"} --out "$OUT/$name" --force >/dev/null || exit 2
+  "$agentlab" eval "$OUT/$name" --episodes 100 --no-threshold --json "$OUT/$name.json" \
+    ${THREADS:+--threads "$THREADS"} >/dev/null || exit 2
   python3 - "$OUT/$name.json" "$name" "$bar" "$kind" <<'PY' || failed=1
 import json, sys
 path, name, bar, kind = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
