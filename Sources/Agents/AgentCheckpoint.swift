@@ -115,8 +115,15 @@ extension AgentCheckpoint {
     public static func actorCritic(
         _ network: ActorCritic, optimizer: any Optimizer, generator: SeededGenerator
     ) -> AgentCheckpoint {
+        actorCritic(parameters: network.namedParameters, optimizer: optimizer, generator: generator)
+    }
+
+    /// The same for any network, given its named parameters (recurrent PPO's).
+    public static func actorCritic(
+        parameters: [(name: String, tensor: Tensor)], optimizer: any Optimizer, generator: SeededGenerator
+    ) -> AgentCheckpoint {
         var checkpoint = AgentCheckpoint()
-        checkpoint.add(network.namedParameters, prefix: "")
+        checkpoint.add(parameters, prefix: "")
         checkpoint.add(optimizer.namedState, prefix: "optimizer.")
         checkpoint.store(generator, as: "generator")
         checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
@@ -128,9 +135,18 @@ extension AgentCheckpoint {
     public func restoreActorCritic(
         _ network: ActorCritic, optimizer: any Optimizer, weightsOnly: Bool, optionalPrefixes: [String] = []
     ) throws(CheckpointError) -> SeededGenerator? {
+        try restoreActorCritic(parameters: network.namedParameters, optimizer: optimizer, weightsOnly: weightsOnly,
+                               optionalPrefixes: optionalPrefixes)
+    }
+
+    /// The same for any network, given its named parameters (recurrent PPO's).
+    public func restoreActorCritic(
+        parameters: [(name: String, tensor: Tensor)], optimizer: any Optimizer, weightsOnly: Bool,
+        optionalPrefixes: [String] = []
+    ) throws(CheckpointError) -> SeededGenerator? {
         let generator = weightsOnly ? nil : try self.generator("generator")
         let steps = weightsOnly ? nil : try integer("optimizer.steps")
-        try load(weights: network.namedParameters, trainingState: prefixed(optimizer.namedState, "optimizer."),
+        try load(weights: parameters, trainingState: prefixed(optimizer.namedState, "optimizer."),
                  weightsOnly: weightsOnly, optionalPrefixes: optionalPrefixes)
         if let steps { optimizer.stepCount = steps }
         return generator

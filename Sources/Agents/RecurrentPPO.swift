@@ -282,11 +282,8 @@ public final class RecurrentPPO: RegisteredAgent {
     /// each copy's acting state and episode-start flag, the rollout's initial states and
     /// its reset flags.
     public func checkpoint() -> AgentCheckpoint {
-        var checkpoint = AgentCheckpoint()
-        checkpoint.add(network.namedParameters, prefix: "")
-        checkpoint.add(optimizer.namedState, prefix: "optimizer.")
-        checkpoint.store(generator, as: "generator")
-        checkpoint.state["optimizer.steps"] = String(optimizer.stepCount)
+        var checkpoint = AgentCheckpoint.actorCritic(parameters: network.namedParameters, optimizer: optimizer,
+                                                     generator: generator)
         buffer.save(into: &checkpoint)
         let copies = buffer.copies, width = network.memoryWidth
         checkpoint.tensors["memory.acting"] = SafeTensors.Entry(shape: [copies, width], scalars: memory)
@@ -306,12 +303,11 @@ public final class RecurrentPPO: RegisteredAgent {
             starts: try checkpoint.scalars("memory.starts_episode", shape: [copies]),
             initial: try checkpoint.scalars("memory.rollout_initial", shape: [copies, width]),
             resets: try checkpoint.scalars("memory.rollout_resets", shape: [buffer.steps * copies]))
-        let generator = weightsOnly ? nil : try checkpoint.generator("generator")
-        let steps = weightsOnly ? nil : try checkpoint.integer("optimizer.steps")
-        try checkpoint.load(weights: network.namedParameters, trainingState: prefixed(optimizer.namedState, "optimizer."),
-                            weightsOnly: weightsOnly, optionalPrefixes: ["rollout.", "memory."])
-        if let steps { optimizer.stepCount = steps }
-        if let generator { self.generator = generator }
+        if let restored = try checkpoint.restoreActorCritic(
+            parameters: network.namedParameters, optimizer: optimizer, weightsOnly: weightsOnly,
+            optionalPrefixes: ["rollout.", "memory."]) {
+            generator = restored
+        }
         if let saved {
             memory = saved.acting
             startsEpisode = saved.starts.map { $0 != 0 }
