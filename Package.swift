@@ -88,7 +88,7 @@ let package = Package(
             resources: [.copy("Reference")]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Parallelism"]),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "NeuralNet", "Parallelism"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SeededRandom"]),
         // Runs the built `agentlab` binary: exit codes, messages, run folders.
         .testTarget(name: "AgentLabTests", dependencies: ["agentlab", "Sweeps", "Environments"]),

@@ -213,6 +213,9 @@ public final class A2C: RegisteredAgent {
         ]
     }
 
+    /// The policy network, for export and saliency.
+    public var policyNetwork: PolicyNetwork? { network.policyNetwork }
+
     public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
         network.choose(for: observation)
     }

@@ -107,6 +107,13 @@ public final class ActorCritic {
         policy(trunk.map { $0(observations) } ?? observations)
     }
 
+    /// The policy's path from observations to outputs (the trunk's layers, then the
+    /// policy's): logits, or a Gaussian's means.
+    public var policyNetwork: PolicyNetwork {
+        PolicyNetwork(layers: Sequential((trunk?.layers ?? []) + policy.layers), observationShape: observationShape,
+                      outputWidth: actionCount, output: actionSpace.isContinuous ? .gaussianMean : .logits)
+    }
+
     /// All parameters under stable names: `trunk.*`, `policy.*`, `value.*`.
     public var namedParameters: [(name: String, tensor: Tensor)] {
         var all: [(name: String, tensor: Tensor)] = []

@@ -54,6 +54,11 @@ public protocol Agent: AnyObject {
     /// (the default).
     func choose(for observation: UnsafeBufferPointer<Float>, memory: inout AgentMemory?) -> ActionChoice
 
+    /// The network behind `choose(for:)` as layers, for ONNX export and saliency; nil (the
+    /// default) for an agent whose choice is not one feed-forward network (an agent with
+    /// memory).
+    var policyNetwork: PolicyNetwork? { get }
+
     /// Everything needed to resume: weights and optimiser moments as named tensors
     /// (`"policy.0.weight"`, `"optimizer.m.0"`), counters and generator states as strings.
     func checkpoint() -> AgentCheckpoint
@@ -70,6 +75,7 @@ public protocol Agent: AnyObject {
 extension Agent {
     public var resumesExactly: Bool { true }
     public func makeMemory() -> AgentMemory? { nil }
+    public var policyNetwork: PolicyNetwork? { nil }
     public func choose(for observation: UnsafeBufferPointer<Float>, memory: inout AgentMemory?) -> ActionChoice {
         choose(for: observation)
     }

@@ -140,6 +140,12 @@ public final class SquashedGaussianActor {
         return SquashedGaussian(mean: meanHead(features), logStandardDeviation: logStd)
     }
 
+    /// The path from observations to μ (the trunk, then the mean head).
+    public var meanNetwork: PolicyNetwork {
+        PolicyNetwork(layers: Sequential(trunk.layers + [meanHead]), observationShape: [observationSize],
+                      outputWidth: actionWidth, output: .gaussianMean)
+    }
+
     public var namedParameters: [(name: String, tensor: Tensor)] {
         prefixed(trunk.namedParameters, "trunk.") + prefixed(meanHead.namedParameters, "mean.")
             + prefixed(logStdHead.namedParameters, "log_std.")
@@ -174,6 +180,12 @@ public final class DeterministicActor {
     /// The same network over the same parameter values, with gradients of its own.
     public func replica() -> DeterministicActor {
         DeterministicActor(network: network.replica(), observationSize: observationSize, actionWidth: actionWidth)
+    }
+
+    /// The path from observations to actions in [−1, 1] (the MLP, then tanh).
+    public var policyNetwork: PolicyNetwork {
+        PolicyNetwork(layers: Sequential(network.layers + [Activation(.tanh)]), observationShape: [observationSize],
+                      outputWidth: actionWidth, output: .squashedAction)
     }
 
     /// Overwrites the weights with `source`'s (a hard target update).

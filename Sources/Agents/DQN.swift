@@ -365,6 +365,11 @@ public final class DQN: RegisteredAgent {
         return ActionChoice(action: qValues.argmaxAlongLastAxis()[0], scores: qValues.scalars, kind: .values)
     }
 
+    /// The Q-network, for export and saliency.
+    public var policyNetwork: PolicyNetwork? {
+        PolicyNetwork(layers: qNetwork, observationShape: observationShape, outputWidth: actionCount, output: .qValues)
+    }
+
     // MARK: Checkpoints
 
     /// Online weights (`q.*`), target weights (`target.*`), Adam's moments

@@ -352,6 +352,9 @@ public final class PPO: RegisteredAgent {
         network.choose(for: observation)
     }
 
+    /// The policy network, for export and saliency.
+    public var policyNetwork: PolicyNetwork? { network.policyNetwork }
+
     /// The rollout buffer, for tests.
     var bufferForTesting: RolloutBuffer { buffer }
 

@@ -227,6 +227,9 @@ public final class REINFORCE: RegisteredAgent {
         ]
     }
 
+    /// The policy network, for export and saliency.
+    public var policyNetwork: PolicyNetwork? { network.policyNetwork }
+
     public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
         network.choose(for: observation)
     }

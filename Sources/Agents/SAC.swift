@@ -349,6 +349,9 @@ public final class SAC: RegisteredAgent {
 
     /// tanh(μ) scaled to the bounds, with the spread σ·(1 − tanh²μ) that the squashing
     /// gives near the mean, also in the environment's units.
+    /// The actor's mean μ (before tanh and scaling), for export and saliency.
+    public var policyNetwork: PolicyNetwork? { actor.meanNetwork }
+
     public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
         let policy = withoutGradients { actor(makeObservationBatch(observation, count: 1, shape: [observationSize])) }
         let mean = policy.base.mean.scalars, deviation = policy.base.standardDeviation

@@ -303,6 +303,9 @@ public final class TD3: RegisteredAgent {
 
     // MARK: Evaluation
 
+    /// The actor's action in [−1, 1] (before scaling), for export and saliency.
+    public var policyNetwork: PolicyNetwork? { actor.policyNetwork }
+
     /// μ(s) scaled to the bounds (a deterministic policy: no spread).
     public func choose(for observation: UnsafeBufferPointer<Float>) -> ActionChoice {
         let mean = withoutGradients { actor(makeObservationBatch(observation, count: 1, shape: [observationSize])) }.scalars

@@ -20,7 +20,7 @@ struct AgentLab: ParsableCommand {
             """,
         subcommands: [
             TrainCommand.self, EvalCommand.self, WatchCommand.self, PresetsCommand.self, EnvsCommand.self, RolloutCommand.self, BenchCommand.self,
-            PlayCommand.self, RecordCommand.self, SweepCommand.self, CompareCommand.self,
+            PlayCommand.self, RecordCommand.self, ExportCommand.self, SweepCommand.self, CompareCommand.self,
         ])
 
     /// Runs the command line. Usage errors (a bad flag, an unknown id, a value out of

@@ -180,6 +180,7 @@ final class VectorEnvironmentTests: XCTestCase {
         let count = 37  // uneven slices
         let serial = VectorEnvironment(Counter(), count: count)
         serial.parallelThreshold = .max
+        serial.workerPool = WorkerPool(threadCount: 1)  // not the shared pool, which other tests resize
         let chunkedIn16 = VectorEnvironment(Counter(), count: count)
         chunkedIn16.parallelThreshold = 1
         chunkedIn16.workerPool = WorkerPool(threadCount: 16)

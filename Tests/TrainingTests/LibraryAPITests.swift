@@ -1,12 +1,19 @@
 import Agents
 import Environments
 import Foundation
+import Parallelism
 import Training
 import XCTest
 
 /// The public training API as a program uses it: its own environment, registered at run
 /// time, trained, evaluated.
 final class LibraryAPITests: XCTestCase {
+    /// A training session sizes the shared worker pool to its thread count; later tests
+    /// expect the pool's default of one thread.
+    override func tearDown() {
+        WorkerPool.shared.setThreadCount(1)
+    }
+
     /// A corridor of five cells: start in the middle, +1 for reaching the right end, −1 for
     /// the left end, nothing otherwise. The best return is 1 in two steps.
     struct Corridor: Environment {
