@@ -38,6 +38,9 @@ let package = Package(
             name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
             providers: [.apt(["libsdl2-dev", "libsdl2-ttf-dev", "libsdl2-image-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavcodec-dev", "libavformat-dev", "libavutil-dev", "libswscale-dev"])]),
 
         // A seeded generator shared by weight initialisers and environments.
         .target(name: "SeededRandom", swiftSettings: vectorised),
@@ -57,7 +60,7 @@ let package = Package(
         .target(
             name: "Agents", dependencies: ["Parallelism", "Autodiff", "NeuralNet", "Environments"],
             swiftSettings: vectorised),
-        .target(name: "Viewer", dependencies: ["Environments", "CSDL2", "CGIF"]),
+        .target(name: "Viewer", dependencies: ["Environments", "CSDL2", "CGIF", "CFFmpeg"]),
         // The public training API the CLI and a user's own program share: run configuration,
         // run folder, checkpoints, the training session, trained runs for evaluation.
         .target(
@@ -87,7 +90,7 @@ let package = Package(
             name: "EnvironmentsTests", dependencies: ["Environments", "Parallelism", "SeededRandom"],
             resources: [.copy("Reference")]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Parallelism"]),
-        .testTarget(name: "ViewerTests", dependencies: ["Viewer"]),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CFFmpeg"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "NeuralNet", "Parallelism"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SeededRandom"]),
         // Runs the built `agentlab` binary: exit codes, messages, run folders.

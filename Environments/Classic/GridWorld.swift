@@ -142,6 +142,9 @@ public struct GridWorld: Environment, Sendable {
 
     public var actionNames: [String] { Move.allCases.map(\.name) }
 
+    /// One float per map cell, and `render()` draws the map cell for cell.
+    public var observationGrid: ObservationGrid? { ObservationGrid(rows: map.rows, columns: map.columns) }
+
     /// Where the agent stands. Set it (after `reset`) to put the agent on any cell that is
     /// not a wall; the episode phase is unchanged.
     public var position: Position {

@@ -45,6 +45,25 @@ public protocol Environment {
 
     /// Draws the current state for a person.
     func render() -> Frame
+
+    /// Where the observation's floats lie in `render()`'s frame: for observations that are
+    /// cells of a grid drawn over the whole frame (the arcade games, the grid worlds), the
+    /// grid; nil for a vector of quantities (CartPole). The default reads an observation
+    /// shaped [rows, columns, channels] as its grid. Saliency overlays use it.
+    var observationGrid: ObservationGrid? { get }
+}
+
+/// An observation laid out as the cells of a `rows × columns` grid that covers the frame,
+/// row by row, each cell `count / (rows × columns)` consecutive floats (its channels).
+public struct ObservationGrid: Equatable, Sendable {
+    public var rows: Int
+    public var columns: Int
+
+    public init(rows: Int, columns: Int) {
+        precondition(rows > 0 && columns > 0, "a grid needs rows and columns, got \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+    }
 }
 
 /// The reward and end flags of one step; the observation is written separately.
@@ -75,6 +94,11 @@ public struct Step: Equatable, Sendable {
 }
 
 extension Environment {
+    public var observationGrid: ObservationGrid? {
+        let shape = observationSpace.shape
+        return shape.count == 3 ? ObservationGrid(rows: shape[0], columns: shape[1]) : nil
+    }
+
     public var actionNames: [String] {
         switch actionSpace {
         case .discrete(let space): (0..<space.count).map { "action \($0)" }

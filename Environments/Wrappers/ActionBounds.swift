@@ -15,6 +15,7 @@ public struct ClipAction<Base: Environment>: Environment {
     public var observationSpace: Box { base.observationSpace }
     public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
+    public var observationGrid: ObservationGrid? { base.observationGrid }
 
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         base.reset(seed: seed, into: observation)
@@ -68,6 +69,7 @@ public struct RescaleAction<Base: Environment>: Environment {
         return .box(Box(low: -1, high: 1, shape: bounds.shape))
     }
     public var actionNames: [String] { base.actionNames }
+    public var observationGrid: ObservationGrid? { base.observationGrid }
 
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         base.reset(seed: seed, into: observation)

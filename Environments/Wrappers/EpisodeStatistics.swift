@@ -77,6 +77,7 @@ public struct EpisodeStatistics<Base: Environment>: Environment {
     public var observationSpace: Box { base.observationSpace }
     public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
+    public var observationGrid: ObservationGrid? { base.observationGrid }
 
     @inlinable
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {

@@ -27,6 +27,12 @@ package struct RunFolder {
     /// Creates the folder for a new run and locks it. A folder that holds another run is
     /// refused unless `force`, in which case that run's files are removed first (never
     /// while another process holds its lock).
+    /// The TensorBoard event files (`events.out.tfevents.*`), one per training session.
+    package var eventFileURLs: [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { $0.hasPrefix("events.out.tfevents.") }.sorted().map { url.appendingPathComponent($0) }
+    }
+
     package func create(force: Bool) throws(RunFolderError) -> RunFolderLock {
         if holdsRun && !force { throw .alreadyHoldsRun(path) }
         do {
@@ -36,7 +42,7 @@ package struct RunFolder {
         }
         let lock = try RunFolderLock(url)
         if holdsRun {
-            for file in [configURL, metricsURL, checkpointURL, checkpointInfoURL, plotURL] {
+            for file in [configURL, metricsURL, checkpointURL, checkpointInfoURL, plotURL] + eventFileURLs {
                 try? FileManager.default.removeItem(at: file)
             }
         }

@@ -20,6 +20,9 @@ public final class TrainingSession {
     private var state = SessionState()
     /// Held while the session lives: one writer per run folder.
     private var lock: RunFolderLock?
+    /// This session's TensorBoard event file: every metrics row, with steps per second and
+    /// wall-clock time (nil once writing it failed: training goes on without it).
+    private var events: TensorBoardEventWriter?
     /// Why a resumed run does not continue exactly as an uninterrupted one (nil: it does).
     private(set) var inexactResume: String?
 
@@ -169,6 +172,8 @@ public final class TrainingSession {
             print("Resuming from step \(startStep)"
                 + (inexactResume.map { ". Note: it will not match an uninterrupted run exactly: \($0)." } ?? ", exactly where it stopped."))
         }
+        openEventFile(resumingAt: startStep)
+        defer { events?.close() }
         fflush(nil)  // show the header at once when the output is a pipe
         var progress = ProgressReporter(totalSteps: c.steps, startStep: startStep)
         let logInterval = max(c.environments, c.steps / 500)
@@ -190,7 +195,8 @@ public final class TrainingSession {
                     state.pendingMetrics[key] = .init(sum: s.sum + value, count: s.count + 1)
                 }
                 if event.globalStep >= nextLogStep || event.globalStep >= c.steps {
-                    logRow(step: event.globalStep)
+                    logRow(step: event.globalStep, stepsPerSecond: progress.stepsPerSecond(at: event.globalStep),
+                           seconds: progress.elapsedSeconds)
                     while nextLogStep <= event.globalStep { nextLogStep += logInterval }
                 }
                 if event.globalStep >= nextCheckpointStep, event.globalStep < c.steps {
@@ -218,7 +224,8 @@ public final class TrainingSession {
         print(String(format: "Trained %d steps in %.2f s (%.0f steps/s); %d episodes; %@.",
                      loop.globalStep - startStep, seconds, progress.stepsPerSecond(at: loop.globalStep),
                      state.episodes, recent))
-        print("Run folder: \(folder.path) (config.yaml, metrics.csv, checkpoint.safetensors, learning_curve.svg)")
+        print("Run folder: \(folder.path) (config.yaml, metrics.csv, checkpoint.safetensors, learning_curve.svg, "
+            + "TensorBoard events)")
         let signal = stopSignal.load(ordering: .relaxed)
         if signal != 0 {
             print("Stopped by \(signalName(signal)) at step \(loop.globalStep); the checkpoint is saved. Resume with:\n"
@@ -231,8 +238,10 @@ public final class TrainingSession {
         state.recentReturns.isEmpty ? nil : state.recentReturns.reduce(0, +) / Double(state.recentReturns.count)
     }
 
-    /// Appends a metrics row: the means of what happened since the previous row.
-    private func logRow(step: Int) {
+    /// Appends a metrics row: the means of what happened since the previous row. The event
+    /// file gets the same values under the same keys, with the session's steps per second
+    /// (`charts/SPS`) and seconds since it started (`charts/wall_seconds`).
+    private func logRow(step: Int, stepsPerSecond: Double, seconds: Double) {
         var row: [String: Double] = ["step": Double(step), "episodes": Double(state.episodes)]
         if !state.pendingReturns.isEmpty {
             row["charts/episodic_return"] = state.pendingReturns.reduce(0, +) / Double(state.pendingReturns.count)
@@ -240,9 +249,37 @@ public final class TrainingSession {
         }
         for (key, s) in state.pendingMetrics { row[key] = s.sum / s.count }
         metrics.append(row)
+        let scalars = metrics.columns.dropFirst().compactMap { key in row[key].map { (tag: key, value: $0) } }
+        writeEvents { try $0.addScalars(scalars + [("charts/SPS", stepsPerSecond), ("charts/wall_seconds", seconds)], step: step) }
         state.pendingReturns.removeAll(keepingCapacity: true)
         state.pendingLengths.removeAll(keepingCapacity: true)
         state.pendingMetrics.removeAll(keepingCapacity: true)
+    }
+
+    /// A new event file for this session. A resumed run's file starts with a session-start
+    /// event at the step after its checkpoint, which tells TensorBoard to drop what an
+    /// earlier file logged from there on (the steps this session trains again).
+    private func openEventFile(resumingAt startStep: Int) {
+        do {
+            events = try TensorBoardEventWriter(folder: URL(fileURLWithPath: folder.path))
+        } catch {
+            printError("warning: \(error); training goes on without TensorBoard events")
+            return
+        }
+        if startStep > 0 { writeEvents { try $0.addSessionStart(step: startStep + 1) } }
+    }
+
+    /// Writes to the event file; the first failure is reported and ends the event file, not
+    /// the run (metrics.csv and the checkpoints hold everything that matters).
+    private func writeEvents(_ write: (TensorBoardEventWriter) throws -> Void) {
+        guard let writer = events else { return }
+        do {
+            try write(writer)
+        } catch {
+            printError("warning: \(error); training goes on without TensorBoard events")
+            writer.close()
+            events = nil
+        }
     }
 
     private func saveCheckpoint(step: Int) throws {
@@ -257,6 +294,7 @@ public final class TrainingSession {
                 environments: environments.savedState(),
                 normalization: (environments as? NormalizedVectorEnvironment)?.statistics))
             try writeMetricsAndPlot(csv: csv)
+            writeEvents { try $0.flush() }
         } catch RunFolderError.unwritable(let path, let reason) {
             let previous = FileManager.default.fileExists(atPath: folder.checkpointURL.path)
                 ? "the previous checkpoint is intact: fix that, then resume with `agentlab train --resume \(folder.path)`"

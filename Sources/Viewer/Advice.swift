@@ -68,10 +68,16 @@ public protocol ActionAdvisor {
     /// Called after every reset, before the episode's first `advise` (for advisors that
     /// keep per-episode state). The default does nothing.
     mutating func episodeDidStart()
+
+    /// How strongly each float of `observation` drives the score of the action the advisor
+    /// would choose for it (≥ 0, one per float), or nil when the advisor cannot say (the
+    /// default: a person, a random player, an agent with memory).
+    func saliency(of observation: [Float]) -> [Float]?
 }
 
 extension ActionAdvisor {
     public mutating func episodeDidStart() {}
+    public func saliency(of observation: [Float]) -> [Float]? { nil }
 }
 
 /// Plays uniformly random actions from its own seeded generator and reports the uniform

@@ -95,6 +95,18 @@ public final class EpisodeSession {
         return EpisodeRecord(episodeReturn: episodeReturn, length: step, ending: ending)
     }
 
+    /// Whether `saliency` is computed (the viewer's and the recorder's `--saliency`).
+    public var showsSaliency = false
+
+    /// The advisor's saliency for the current observation, the one whose frame is shown
+    /// and whose action comes next (nil unless `showsSaliency` and the advisor has one).
+    public var saliency: [Float]? {
+        guard showsSaliency, let values = advisor.saliency(of: observation), values.count == observation.count else {
+            return nil
+        }
+        return values
+    }
+
     /// The environment's picture of the current state.
     public func render() -> Frame { environment.render() }
 }

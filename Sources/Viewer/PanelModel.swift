@@ -40,6 +40,37 @@ public struct PanelModel: Equatable, Sendable {
     public var status: String
     /// Two lines of key help.
     public var help: [String]
+    /// What drives the next action, when saliency is shown (nil otherwise).
+    public var saliency: Saliency?
+
+    /// How strongly the current observation drives the action about to be chosen, scaled
+    /// so the strongest is 1: over the frame's grid for observations that are grid cells
+    /// (the largest of each cell's channels), else one bar per observation float.
+    public enum Saliency: Equatable, Sendable {
+        /// Row-major `rows × columns` values in 0...1.
+        case grid(rows: Int, columns: Int, values: [Double])
+        /// One row per observation float (at most `SceneRenderer.maximumSaliencyRows`).
+        case components([ActionRow])
+
+        /// `values` (one per observation float) laid out for `grid`, or as rows.
+        public init(_ values: [Float], grid: ObservationGrid?) {
+            let magnitudes = values.map { $0.isFinite ? Double(Swift.abs($0)) : 0 }
+            if let grid, grid.rows * grid.columns > 0, magnitudes.count % (grid.rows * grid.columns) == 0 {
+                let cells = grid.rows * grid.columns, channels = magnitudes.count / cells
+                var byCell = (0..<cells).map { cell in magnitudes[(cell * channels)..<((cell + 1) * channels)].max() ?? 0 }
+                let largest = byCell.max() ?? 0
+                if largest > 0 { byCell = byCell.map { $0 / largest } }
+                self = .grid(rows: grid.rows, columns: grid.columns, values: byCell)
+            } else {
+                let shown = Array(magnitudes.prefix(SceneRenderer.maximumSaliencyRows))
+                let largest = magnitudes.max() ?? 0
+                self = .components(shown.enumerated().map { i, value in
+                    ActionRow(name: "obs \(i)", keyLabel: nil, scoreText: String(format: "%.3g", value),
+                              barFraction: largest > 0 ? value / largest : 0, isNegative: false, isChosen: false)
+                })
+            }
+        }
+    }
 
     /// The label–value lines under the title, in order.
     public var statLines: [(label: String, value: String)] {
@@ -78,6 +109,7 @@ public struct PanelModel: Equatable, Sendable {
         }
         self.status = status
         self.help = help
+        saliency = session.saliency.map { Saliency($0, grid: session.environment.observationGrid) }
         if let box = session.environment.actionSpace.box {
             rows = Self.continuousRows(names: names, advice: advice, box: box)
         } else {

@@ -2,13 +2,15 @@ import Environments
 import Foundation
 
 /// Where a recording goes, chosen by the output name: a name ending in `.gif` is an
-/// animated GIF, anything else a folder of PNG frames.
+/// animated GIF, `.mp4` an H.264 video, anything else a folder of PNG frames.
 public enum RecordingFormat: String, Equatable, Sendable {
     case gif
+    case mp4
     case pngFolder
 
     public init(path: String) {
-        self = path.lowercased().hasSuffix(".gif") ? .gif : .pngFolder
+        let name = path.lowercased()
+        self = name.hasSuffix(".gif") ? .gif : name.hasSuffix(".mp4") ? .mp4 : .pngFolder
     }
 }
 
@@ -29,6 +31,8 @@ public struct RecordingOptions: Sendable {
     public var status: String
     /// The font file for the panel.
     public var fontPath: String
+    /// Overlay the advisor's saliency (see `ActionAdvisor.saliency(of:)`).
+    public var showsSaliency = false
 
     public init(
         title: String, scale: Int? = nil, stepsPerSecond: Double = 15, endPause: Double = 1,
@@ -46,15 +50,22 @@ public struct RecordingOptions: Sendable {
 
     /// Hundredths of a second per step in a GIF.
     public var frameDelay: Int { max(2, Int((100 / stepsPerSecond).rounded())) }
+
+    /// The video's frame rate: one frame per step, at least 1.
+    public var videoFramesPerSecond: Int { max(1, Int(stepsPerSecond.rounded())) }
 }
 
 /// What was written.
 public struct RecordingSummary: Equatable, Sendable {
     public var path: String
     public var format: RecordingFormat
-    /// Frames written: for each episode the frame after reset and one per step.
+    /// Frames written: for each episode the frame after reset and one per step; in a
+    /// video also the repeats that hold each episode's last frame (`endPause`).
     public var frameCount: Int
+    /// The picture's size; a video's is rounded up to even numbers (H.264's 4:2:0 needs them).
     public var width: Int, height: Int
+    /// A video's frames per second (nil for GIF and PNG frames).
+    public var framesPerSecond: Int? = nil
     public var episodes: [EpisodeRecord]
 }
 
@@ -78,14 +89,19 @@ public func recordEpisodes(
 ) throws -> RecordingSummary {
     precondition(episodes >= 1, "record at least one episode")
     let session = EpisodeSession(environment: environment, advisor: advisor, seed: seed)
+    session.showsSaliency = options.showsSaliency
     let first = session.render()
     let renderer = try SceneRenderer(
         frameWidth: first.width, frameHeight: first.height, scale: options.scale,
-        actionCount: environment.actionSpace.width, fontPath: options.fontPath)
+        actionCount: environment.actionSpace.width,
+        saliencyRows: saliencyRows(for: environment, shown: options.showsSaliency), fontPath: options.fontPath)
     let layout = renderer.layout
     let format = RecordingFormat(path: path)
     let sink: any FrameSink = switch format {
     case .gif: try GIFWriter(path: path, width: layout.canvasWidth, height: layout.canvasHeight)
+    case .mp4:
+        try MP4Writer(path: path, width: layout.canvasWidth, height: layout.canvasHeight,
+                      framesPerSecond: options.videoFramesPerSecond)
     case .pngFolder: try PNGFolderWriter(path: path)
     }
     var recorded: [EpisodeRecord] = []
@@ -116,9 +132,21 @@ public func recordEpisodes(
         recorded.append(session.record)  // still running when cut short: `.cutShort`
     }
     try sink.finish()
-    return RecordingSummary(
+    var summary = RecordingSummary(
         path: path, format: format, frameCount: frameCount, width: layout.canvasWidth,
         height: layout.canvasHeight, episodes: recorded)
+    if let video = sink as? MP4Writer {
+        summary.frameCount = video.frameCount
+        (summary.width, summary.height) = (video.encodedWidth, video.encodedHeight)
+        summary.framesPerSecond = video.framesPerSecond
+    }
+    return summary
+}
+
+/// Panel rows for saliency bars: one per observation float when saliency is shown and
+/// the observation is not a grid over the frame (a grid is tinted on the frame instead).
+func saliencyRows(for environment: any Environment, shown: Bool) -> Int {
+    shown && environment.observationGrid == nil ? environment.observationSpace.count : 0
 }
 
 /// What the recorder knows about each frame (the PNG folder's index).
@@ -134,6 +162,15 @@ protocol FrameSink {
 
 extension GIFWriter: FrameSink {
     func add(_ frame: Frame, delay: Int, info: FrameInfo) throws { try add(frame, delay: delay) }
+}
+
+extension MP4Writer: FrameSink {
+    /// A frame held longer than a step (the end of an episode) is repeated: the video keeps
+    /// a constant frame rate.
+    func add(_ frame: Frame, delay: Int, info: FrameInfo) throws {
+        let frames = max(1, Int((Double(delay) / 100 * Double(framesPerSecond)).rounded()))
+        try add(frame, repeating: frames)
+    }
 }
 
 /// A folder of numbered PNG frames plus `index.csv`, filled under a temporary name and

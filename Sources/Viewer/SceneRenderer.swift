@@ -17,7 +17,12 @@ public final class SceneRenderer {
         public static let chosen = Color(250, 200, 64)
         /// A Gaussian policy's ± one standard deviation behind its mean's marker.
         public static let spread = Color(70, 100, 150)
+        /// Saliency: cells are tinted toward it in proportion, and its bars are drawn in it.
+        public static let saliency = Color(255, 64, 160)
     }
+
+    /// The most observation floats shown as saliency bars.
+    public static let maximumSaliencyRows = 16
 
     public let layout: ViewerLayout
     public let text: TextRenderer
@@ -29,12 +34,14 @@ public final class SceneRenderer {
 
     /// A renderer for frames of `frameWidth × frameHeight` at `scale` (default: about 480
     /// pixels on the longer side) and `actionCount` actions.
+    /// `saliencyRows` leaves room for that many saliency bars (vector observations).
     public convenience init(
-        frameWidth: Int, frameHeight: Int, scale: Int? = nil, actionCount: Int,
+        frameWidth: Int, frameHeight: Int, scale: Int? = nil, actionCount: Int, saliencyRows: Int = 0,
         fontPath: String = TextRenderer.defaultFontPath
     ) throws(ViewerError) {
         let scale = scale ?? ViewerLayout.defaultScale(frameWidth: frameWidth, frameHeight: frameHeight)
-        let layout = ViewerLayout(frameWidth: frameWidth, frameHeight: frameHeight, scale: scale, actionCount: actionCount)
+        let layout = ViewerLayout(frameWidth: frameWidth, frameHeight: frameHeight, scale: scale, actionCount: actionCount,
+                                  saliencyRows: min(saliencyRows, Self.maximumSaliencyRows))
         self.init(layout: layout, text: try TextRenderer(fontPath: fontPath))
     }
 
@@ -45,8 +52,32 @@ public final class SceneRenderer {
                      && frame.height * layout.scale == layout.frameRect.height,
                      "the frame is \(frame.width)×\(frame.height), the layout expects \(layout.frameRect.width / layout.scale)×\(layout.frameRect.height / layout.scale)")
         canvas.draw(frame.scaled(by: layout.scale), atX: layout.frameRect.x, y: layout.frameRect.y)
+        if case .grid(let rows, let columns, let values) = panel.saliency {
+            canvas.tint(layout.frameRect, rows: rows, columns: columns, by: values, toward: Palette.saliency)
+        }
         drawPanel(panel, into: &canvas)
+        if case .components(let rows) = panel.saliency, layout.saliencyRows > 0 {
+            drawSaliencyRows(rows, into: &canvas)
+        }
         return canvas
+    }
+
+    /// The heading and one bar per observation float, below the action rows.
+    private func drawSaliencyRows(_ rows: [PanelModel.ActionRow], into canvas: inout Frame) {
+        let left = layout.panelRect.x + ViewerLayout.margin
+        text.draw("Saliency |d score / d obs|", into: &canvas, x: left, y: layout.saliencyHeadingTop, color: Palette.dimText)
+        for (i, row) in rows.prefix(layout.saliencyRows).enumerated() {
+            let track = layout.saliencyTrack(i)
+            text.draw(row.name, into: &canvas, x: left, y: layout.saliencyRowTop(i), color: Palette.text)
+            canvas.fill(track, with: Palette.barTrack)
+            var filled = track
+            filled.width = PanelModel.filledLength(row.barFraction ?? 0, width: track.width)
+            canvas.fill(filled, with: Palette.saliency)
+            if let score = row.scoreText {
+                text.draw(score, style: .small, into: &canvas, x: track.x + track.width + 8,
+                          y: layout.saliencyRowTop(i) + 2, color: Palette.text)
+            }
+        }
     }
 
     private func drawPanel(_ panel: PanelModel, into canvas: inout Frame) {
@@ -111,6 +142,28 @@ public final class SceneRenderer {
 }
 
 extension Frame {
+    /// Blends each cell of a `rows × columns` grid over `rect` toward `color` by
+    /// 0.8 × its value (values in 0...1, row-major), so the strongest cells stand out
+    /// and the picture stays visible under the rest.
+    public mutating func tint(_ rect: PixelRect, rows: Int, columns: Int, by values: [Double], toward color: Color) {
+        guard rows > 0, columns > 0, values.count == rows * columns else { return }
+        let w = width, target = [Double(color.red), Double(color.green), Double(color.blue)]
+        pixels.withUnsafeMutableBufferPointer { p in
+            for y in max(0, rect.y)..<min(height, rect.y + rect.height) {
+                let row = min(rows - 1, (y - rect.y) * rows / rect.height)
+                for x in max(0, rect.x)..<min(w, rect.x + rect.width) {
+                    let column = min(columns - 1, (x - rect.x) * columns / rect.width)
+                    let alpha = 0.8 * min(1, max(0, values[row * columns + column]))
+                    guard alpha > 0.01 else { continue }
+                    let i = (y * w + x) * 3
+                    for k in 0..<3 {
+                        p[i + k] = UInt8((Double(p[i + k]) * (1 - alpha) + target[k] * alpha).rounded())
+                    }
+                }
+            }
+        }
+    }
+
     /// Fills the part of `rect` inside the frame with `color`.
     public mutating func fill(_ rect: PixelRect, with color: Color) {
         let x0 = max(0, rect.x), x1 = min(width, rect.x + rect.width)

@@ -29,6 +29,8 @@ public struct ViewerLayout: Equatable, Sendable {
     public let frameRect: PixelRect
     public let panelRect: PixelRect
     public let actionCount: Int
+    /// Rows of saliency bars below the actions (0: none).
+    public let saliencyRows: Int
     public var canvasWidth: Int { panelRect.x + panelRect.width }
     public var canvasHeight: Int { panelRect.height }
 
@@ -37,12 +39,13 @@ public struct ViewerLayout: Equatable, Sendable {
         max(1, 480 / max(frameWidth, frameHeight))
     }
 
-    public init(frameWidth: Int, frameHeight: Int, scale: Int, actionCount: Int) {
+    public init(frameWidth: Int, frameHeight: Int, scale: Int, actionCount: Int, saliencyRows: Int = 0) {
         precondition(scale >= 1, "scale must be at least 1, got \(scale)")
         self.scale = scale
         self.actionCount = actionCount
+        self.saliencyRows = saliencyRows
         let scaledWidth = frameWidth * scale, scaledHeight = frameHeight * scale
-        let height = max(scaledHeight, Self.panelHeight(actionCount: actionCount))
+        let height = max(scaledHeight, Self.panelHeight(actionCount: actionCount, saliencyRows: saliencyRows))
         frameRect = PixelRect(x: 0, y: (height - scaledHeight) / 2, width: scaledWidth, height: scaledHeight)
         panelRect = PixelRect(x: scaledWidth, y: 0, width: Self.panelWidth, height: height)
     }
@@ -54,9 +57,24 @@ public struct ViewerLayout: Equatable, Sendable {
     static let footerLines = 4
 
     /// The least height that fits the panel's text for `actionCount` actions.
-    public static func panelHeight(actionCount: Int) -> Int {
-        2 * margin + (headerLines + footerLines) * lineHeight + actionCount * rowHeight
+    public static func panelHeight(actionCount: Int, saliencyRows: Int = 0) -> Int {
+        2 * margin + (headerLines + footerLines) * lineHeight + actionCount * rowHeight + saliencyHeight(saliencyRows)
     }
+
+    /// A heading line and the rows, when there are any.
+    static func saliencyHeight(_ rows: Int) -> Int { rows > 0 ? lineHeight + rows * rowHeight : 0 }
+
+    /// Top of the saliency heading, below the action rows.
+    public var saliencyHeadingTop: Int { rowTop(actionCount) + 4 }
+
+    /// The track of saliency row `index`, and its top.
+    public func saliencyTrack(_ index: Int) -> PixelRect {
+        var track = barTrack(actionCount)
+        track.y += Self.lineHeight + index * Self.rowHeight
+        return track
+    }
+
+    public func saliencyRowTop(_ index: Int) -> Int { rowTop(actionCount) + Self.lineHeight + index * Self.rowHeight }
 
     /// Top of text line `line` (0-based) of the header.
     public func lineTop(_ line: Int) -> Int { Self.margin + line * Self.lineHeight }
@@ -74,7 +92,7 @@ public struct ViewerLayout: Equatable, Sendable {
 
     /// Top of footer line `line`.
     public func footerTop(_ line: Int) -> Int {
-        rowTop(actionCount) + (line + 1) * Self.lineHeight - Self.lineHeight / 2
+        rowTop(actionCount) + Self.saliencyHeight(saliencyRows) + (line + 1) * Self.lineHeight - Self.lineHeight / 2
     }
 }
 

@@ -84,6 +84,8 @@ public struct WatchOptions: Sendable {
     public var fontPath: String
     /// Close the window after this many episodes have ended (nil: play until closed).
     public var maxEpisodes: Int?
+    /// Overlay the advisor's saliency (see `ActionAdvisor.saliency(of:)`).
+    public var showsSaliency = false
 
     public init(
         title: String, scale: Int? = nil, stepsPerSecond: Double = 15, seed: UInt64? = 0,
@@ -135,11 +137,13 @@ public func watchEpisodes(
     environment: any Environment, advisor: any ActionAdvisor, options: WatchOptions
 ) throws -> WatchSummary {
     let session = EpisodeSession(environment: environment, advisor: advisor, seed: options.seed)
+    session.showsSaliency = options.showsSaliency
     let keyboard = advisor as? KeyboardAdvisor
     let first = session.render()
     let scene = try SceneRenderer(
         frameWidth: first.width, frameHeight: first.height, scale: options.scale,
-        actionCount: environment.actionSpace.width, fontPath: options.fontPath)
+        actionCount: environment.actionSpace.width,
+        saliencyRows: saliencyRows(for: environment, shown: options.showsSaliency), fontPath: options.fontPath)
     var loop = WatchLoop(session: session, keyboard: keyboard, scene: scene, options: options)
     defer { if SDL_WasInit(SDL_INIT_VIDEO) != 0 { SDL_QuitSubSystem(SDL_INIT_VIDEO) } }
     // The window lives inside this call, so it is destroyed before video shuts down.

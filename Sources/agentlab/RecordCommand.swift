@@ -9,13 +9,15 @@ import Viewer
 struct RecordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
-        abstract: "Record episodes to an animated GIF or a folder of PNG frames (no display needed).",
+        abstract: "Record episodes to an H.264 MP4 video, an animated GIF or a folder of PNG frames (no display needed).",
         discussion: """
             Plays --episodes episodes and draws every step the way the viewer shows it: the \
             environment's frame beside a panel with the episode, step, return, last action and \
             the player's probability for each action. An --out name ending in .gif writes an \
-            animated GIF (looping; the last frame of each episode is held for a second); any \
-            other name writes a folder of frame-000000.png, ... with an index.csv. Files appear \
+            animated GIF (looping; the last frame of each episode is held for a second); a name \
+            ending in .mp4 writes H.264 video through FFmpeg's libraries, one frame per step at \
+            --fps frames per second, encoded as it plays (memory does not grow with the episode); \
+            any other name writes a folder of frame-000000.png, ... with an index.csv. Files appear \
             only when complete.
 
             TARGET is a run folder, whose trained agent plays greedily, or an environment id \
@@ -23,6 +25,7 @@ struct RecordCommand: ParsableCommand {
 
             Examples:
               agentlab record runs/CartPole-v1-ppo-seed0 --out cartpole.gif --episodes 1
+              agentlab record runs/breakout --out breakout.mp4 --episodes 3 --saliency
               agentlab record Breakout-MinAtar --out breakout.gif --episodes 2 --seed 1
               agentlab record CartPole-v1 --out cartpole-frames --max-steps 100
             """)
@@ -33,7 +36,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With a run folder: play on this environment instead of the one the run trained on (same observation and action spaces), e.g. gymnasium:CartPole-v1.", valueName: "id"))
     var env: String?
 
-    @Option(help: "The file (.gif) or folder (anything else) to write.")
+    @Option(help: "The file (.mp4 or .gif) or folder (anything else) to write.")
     var out: String
 
     @Option(help: "Number of episodes to record.")
@@ -45,7 +48,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Who plays when TARGET is an environment id.")
     var policy: PolicyChoice = .random
 
-    @Option(help: "GIF playback speed in steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds and the T-maze).")
+    @Option(help: "Playback speed (GIF and MP4) in steps per second (default: 50 for CartPole, 15 for the arcade games, 5 for the grid worlds and the T-maze).")
     var fps: Double?
 
     @Option(help: "Enlarge the environment's frame this many times (default: about 480 pixels on its longer side).")
@@ -53,6 +56,9 @@ struct RecordCommand: ParsableCommand {
 
     @Option(help: "Cut each episode short after this many steps.")
     var maxSteps: Int?
+
+    @Flag(help: "Tint each observation cell by how strongly it drives the chosen action's score (|gradient| of the logit or Q-value); vector observations get a bar per component in the panel. Needs a run folder.")
+    var saliency = false
 
     func validate() throws {
         if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes)") }
@@ -62,12 +68,13 @@ struct RecordCommand: ParsableCommand {
     }
 
     func run() throws {
-        let resolved = try resolvePlaybackTarget(target, policy: policy, seed: seed, environment: env)
+        let resolved = try resolvePlaybackTarget(target, policy: policy, seed: seed, environment: env, saliency: saliency)
         try checkParentFolder(of: out)
-        let options = RecordingOptions(
+        var options = RecordingOptions(
             title: resolved.title, scale: scale,
             stepsPerSecond: fps ?? defaultStepsPerSecond(for: resolved.environmentID),
             maxStepsPerEpisode: maxSteps, status: resolved.description)
+        options.showsSaliency = saliency
         let summary = try reportingViewerErrors {
             try recordEpisodes(
                 environment: resolved.environment, advisor: resolved.advisor, episodes: episodes,
@@ -82,7 +89,11 @@ struct RecordCommand: ParsableCommand {
             }
             print(line)
         }
-        let kind = summary.format == .gif ? "GIF" : "PNG frames"
+        let kind = switch summary.format {
+        case .gif: "GIF"
+        case .mp4: "H.264 MP4 at \(summary.framesPerSecond ?? 0) frames/s"
+        case .pngFolder: "PNG frames"
+        }
         print("wrote \(summary.frameCount) frames (\(summary.width)×\(summary.height)) as \(kind) to \(summary.path)")
     }
 }

@@ -32,17 +32,21 @@ enum PolicyChoice: String, ExpressibleByArgument, CaseIterable {
 /// Resolves a TARGET argument: a run folder (its trained agent plays greedily in its
 /// environment), or an environment id played by `policy`.
 func resolvePlaybackTarget(
-    _ target: String, policy: PolicyChoice, seed: UInt64, environment replacement: String? = nil
+    _ target: String, policy: PolicyChoice, seed: UInt64, environment replacement: String? = nil, saliency: Bool = false
 ) throws -> PlaybackTarget {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {
         let run: TrainedRun
         do { run = try TrainedRun(target, environment: replacement) } catch { throw UsageError(error.description) }
+        try checkSaliency(saliency, of: run)
         return PlaybackTarget(
             environment: run.makeEnvironment(), advisor: AgentAdvisor(agent: run.agent),
             title: "\(run.spec.id) · \(run.configuration.algorithm)",
             environmentID: run.spec.id,
             description: "\(run.configuration.algorithm) · step \(run.info.step) · seed \(seed)")
+    }
+    if saliency {
+        throw UsageError("--saliency needs a run folder: a random player has no network to differentiate")
     }
     let environment = try makeEnvironment(id: target)
     switch policy {
@@ -52,6 +56,13 @@ func resolvePlaybackTarget(
             environment: environment, advisor: advisor, title: target, environmentID: target,
             description: "random policy · seed \(seed)")
     }
+}
+
+/// Refuses `--saliency` for an agent whose choice is not one feed-forward network.
+func checkSaliency(_ requested: Bool, of run: TrainedRun) throws {
+    guard requested, run.agent.policyNetwork == nil else { return }
+    throw UsageError("--saliency needs a feed-forward agent, and \(run.configuration.algorithm) carries memory from step "
+        + "to step; leave out --saliency")
 }
 
 /// Runs `body`, turning viewer failures into a message on stderr: exit status 2 for what

@@ -33,6 +33,9 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Close after this many episodes (default: play until the window is closed).")
     var episodes: Int?
 
+    @Flag(help: "Tint each observation cell by how strongly it drives the chosen action's score (|gradient| of the logit or Q-value); vector observations get a bar per component in the panel.")
+    var saliency = false
+
     @OptionGroup var window: WindowOptions
 
     func validate() throws {
@@ -43,11 +46,13 @@ struct WatchCommand: ParsableCommand {
         // Everything is checked before a window opens.
         let trained: TrainedRun
         do { trained = try TrainedRun(runFolder, environment: env) } catch { throw UsageError(error.description) }
+        try checkSaliency(saliency, of: trained)
         let id = trained.spec.id
-        let options = WatchOptions(
+        var options = WatchOptions(
             title: "\(id) · \(trained.configuration.algorithm)", scale: window.scale,
             stepsPerSecond: window.fps ?? defaultStepsPerSecond(for: id), seed: window.seed, restartsAutomatically: true,
             screenshotDirectory: window.screenshots, command: "agentlab watch", maxEpisodes: episodes)
+        options.showsSaliency = saliency
         let summary = try reportingViewerErrors {
             try watchEpisodes(environment: trained.makeEnvironment(), advisor: AgentAdvisor(agent: trained.agent),
                               options: options)
