@@ -3,6 +3,7 @@
 
 usage: scripts/interop/tensorboard_check.py RUN_FOLDER [RUN_FOLDER...]
        scripts/interop/tensorboard_check.py --truncated EVENT_FILE
+       scripts/interop/tensorboard_check.py --sweep SWEEP_FOLDER
 
 RUN_FOLDER mode: every record of every event file in the folder must pass both CRC-32C checks
 (with TensorBoard's own CRC code), and TensorBoard's EventAccumulator, loading the folder, must
@@ -14,6 +15,11 @@ row with an empty cell has no point for that tag) and values equal to float32(th
 its last record (its first byte, inside the length's CRC, the middle of the data, one byte
 short of the end) and loads each copy with TensorBoard's reader: each must load without an
 exception and give exactly the scalars of the same file cut just before its last record.
+
+--sweep mode: TensorBoard's EventMultiplexer, pointed at a sweep folder as `tensorboard
+--logdir SWEEP_FOLDER` would be, must find one run per trial folder (each folder under it that
+holds a metrics.csv), side by side, each with `charts/episodic_return`; each trial is then
+checked as in RUN_FOLDER mode.
 
 Exit status: 0 all good, 1 a mismatch (the message says which), 2 a usage error.
 Needs the `tensorboard` package (tested with 2.21.0; it needs no TensorFlow).
@@ -27,7 +33,8 @@ import struct
 import sys
 import tempfile
 
-USAGE = "usage: tensorboard_check.py RUN_FOLDER [RUN_FOLDER...]\n       tensorboard_check.py --truncated EVENT_FILE"
+USAGE = ("usage: tensorboard_check.py RUN_FOLDER [RUN_FOLDER...]\n       tensorboard_check.py --truncated EVENT_FILE\n"
+         "       tensorboard_check.py --sweep SWEEP_FOLDER")
 
 
 class Mismatch(Exception):
@@ -177,6 +184,34 @@ def check_truncated(path):
         sum(map(len, whole.values())), len(whole))
 
 
+def trial_folders(sweep):
+    found = []
+    for root, _, files in os.walk(sweep):
+        if "metrics.csv" in files:
+            found.append(root)
+    return sorted(found)
+
+
+def check_sweep(sweep):
+    from tensorboard.backend.event_processing import event_multiplexer
+
+    trials = trial_folders(sweep)
+    if not trials:
+        raise Mismatch("%s holds no trial folder with a metrics.csv" % sweep)
+    multiplexer = event_multiplexer.EventMultiplexer(size_guidance={"scalars": 0})
+    multiplexer.AddRunsFromDirectory(sweep)
+    multiplexer.Reload()
+    runs = multiplexer.Runs()
+    expected = sorted(os.path.relpath(t, sweep) for t in trials)
+    if sorted(runs) != expected:
+        raise Mismatch("TensorBoard sees the runs %s in %s, the sweep has the trials %s" % (sorted(runs), sweep, expected))
+    for run in runs:
+        if "charts/episodic_return" not in multiplexer.Runs()[run].get("scalars", []):
+            raise Mismatch("run %s has no charts/episodic_return in TensorBoard" % run)
+    lines = [check_run(t) for t in trials]
+    return "%s: TensorBoard shows %d runs side by side\n%s" % (sweep, len(runs), "\n".join(lines))
+
+
 def main(arguments):
     if not arguments or arguments[0] in ("-h", "--help"):
         print(USAGE, file=sys.stderr)
@@ -184,6 +219,10 @@ def main(arguments):
     if arguments[0] == "--truncated":
         if len(arguments) != 2 or not os.path.isfile(arguments[1]):
             print(USAGE + "\n--truncated needs one event file", file=sys.stderr)
+            return 2
+    elif arguments[0] == "--sweep":
+        if len(arguments) != 2 or not os.path.isdir(arguments[1]):
+            print(USAGE + "\n--sweep needs one sweep folder", file=sys.stderr)
             return 2
     else:
         for folder in arguments:
@@ -200,6 +239,8 @@ def main(arguments):
     try:
         if arguments[0] == "--truncated":
             print(check_truncated(arguments[1]))
+        elif arguments[0] == "--sweep":
+            print(check_sweep(arguments[1]))
         else:
             for folder in arguments:
                 print(check_run(folder))
