@@ -224,7 +224,7 @@ final class TensorBoardEventsTests: XCTestCase {
 
 /// A protocol-buffer message split into its fields: just enough of a reader to check what
 /// `ProtobufMessage` wrote.
-private struct ProtobufFields {
+struct ProtobufFields {
     struct Malformed: Error {}
 
     enum Value: Equatable {

@@ -120,6 +120,35 @@ final class MP4WriterTests: XCTestCase {
 
     /// `count` frames of a `size`-pixel square on the background, starting at `start` and
     /// moving one pixel right per frame.
+    /// `record` to a name ending in .mp4: one video frame per step at the steps-per-second
+    /// rate, each episode's last frame held for `endPause` (here 1 s = 10 frames), every
+    /// frame the canvas the viewer draws.
+    func testRecordingToMP4WritesOneFramePerStepAndHoldsTheLastOne() throws {
+        useHeadlessVideo()
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = (folder as NSString).appendingPathComponent("grid.mp4")
+        let environment = try makeEnvironment(id: "GridWorld-v0")
+        let summary = try recordEpisodes(
+            environment: environment, advisor: RandomAdvisor(actionCount: 4, seed: 3), episodes: 2, seed: 3,
+            to: path, options: RecordingOptions(title: "GridWorld-v0", stepsPerSecond: 10, maxStepsPerEpisode: 5))
+        XCTAssertEqual(summary.format, .mp4)
+        XCTAssertEqual(summary.framesPerSecond, 10)
+        let steps = summary.episodes.map(\.length).reduce(0, +)
+        // Per episode: the frame after reset and one per step, the last held 10 frames.
+        XCTAssertEqual(summary.frameCount, steps + 2 * 10)
+        let video = try DecodedMP4(path: path)
+        XCTAssertEqual(video.codecName, "h264")
+        XCTAssertEqual(video.frames.count, summary.frameCount)
+        XCTAssertEqual(video.frameRate.num, 10)
+        XCTAssertEqual(video.frameRate.den, 1)
+        let layout = ViewerLayout(frameWidth: 120, frameHeight: 120, scale: 4, actionCount: 4)
+        XCTAssertEqual([video.width, video.height], [summary.width, summary.height])
+        XCTAssertEqual(video.width, layout.canvasWidth + layout.canvasWidth % 2)
+        XCTAssertEqual(video.height, layout.canvasHeight + layout.canvasHeight % 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["grid.mp4"])
+    }
+
     private func movingSquare(width: Int, height: Int, size: Int, start: (x: Int, y: Int), count: Int) -> [Frame] {
         (0..<count).map { i in
             var frame = Frame(width: width, height: height, fill: background)

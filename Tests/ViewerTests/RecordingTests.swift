@@ -137,6 +137,8 @@ final class RecordingTests: XCTestCase {
         XCTAssertEqual(RecordingFormat(path: "B.GIF"), .gif)
         XCTAssertEqual(RecordingFormat(path: "frames"), .pngFolder)
         XCTAssertEqual(RecordingFormat(path: "x.png"), .pngFolder)
+        XCTAssertEqual(RecordingFormat(path: "runs/episode.mp4"), .mp4)
+        XCTAssertEqual(RecordingFormat(path: "EPISODE.MP4"), .mp4)
     }
 
     func testIndexedImageIsExactUpTo256ColoursAndUsesTheCubeBeyond() {
