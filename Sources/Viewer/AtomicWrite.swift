@@ -12,11 +12,16 @@ enum AtomicWrite {
 
     /// Calls `write` with a temporary path beside `path`, then renames it to `path`
     /// (replacing a file there). The temporary file is removed if `write` throws.
-    static func file(at path: String, _ write: (String) throws -> Void) throws {
+    /// Refuses a file name that names an existing folder.
+    static func refuseFolder(at path: String) throws(ViewerError) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ViewerError.cannotWrite(path: path, reason: "it is a folder; choose a file name")
+            throw .cannotWrite(path: path, reason: "it is a folder; choose a file name")
         }
+    }
+
+    static func file(at path: String, _ write: (String) throws -> Void) throws {
+        try refuseFolder(at: path)
         let temporary = temporaryPath(for: path)
         do {
             try write(temporary)

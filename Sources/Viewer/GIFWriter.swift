@@ -17,10 +17,7 @@ public final class GIFWriter {
     private var previous: Frame?
 
     public init(path: String, width: Int, height: Int) throws(ViewerError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .cannotWrite(path: path, reason: "it is a folder; choose a file name")
-        }
+        try AtomicWrite.refuseFolder(at: path)
         self.path = path
         self.width = width
         self.height = height

@@ -48,10 +48,7 @@ public final class MP4Writer {
     public init(path: String, width: Int, height: Int, framesPerSecond: Int) throws(ViewerError) {
         precondition(width > 0 && height > 0, "a video needs a positive size, got \(width)×\(height)")
         precondition(framesPerSecond > 0, "a video needs a positive frame rate, got \(framesPerSecond)")
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .cannotWrite(path: path, reason: "it is a folder; choose a file name")
-        }
+        try AtomicWrite.refuseFolder(at: path)
         self.path = path
         self.width = width
         self.height = height
