@@ -89,6 +89,7 @@ public struct Acrobot: Environment, Sendable {
 
     /// Named for the keyboard: the arrows turn the joint, no key applies no torque.
     public var actionNames: [String] { ["left", "no-op", "right"] }
+    public var observationNames: [String] { ["cos θ1", "sin θ1", "cos θ2", "sin θ2", "θ1 velocity", "θ2 velocity"] }
 
     /// Whether the current episode has terminated (the tip rose above the line).
     public var isTerminated: Bool { phase == .ended }

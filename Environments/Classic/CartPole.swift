@@ -91,6 +91,7 @@ public struct CartPole: Environment, Sendable {
     public var actionSpace: ActionSpace { .discrete(Discrete(2)) }
 
     public var actionNames: [String] { ["left", "right"] }
+    public var observationNames: [String] { ["x", "x velocity", "θ", "θ velocity"] }
 
     /// Whether the current episode has terminated (the pole fell or the cart left the track).
     public var isTerminated: Bool { phase == .ended }

@@ -49,6 +49,7 @@ public struct CartPoleNoVelocity: Environment, Sendable {
     public var actionSpace: ActionSpace { cartPole.actionSpace }
 
     public var actionNames: [String] { cartPole.actionNames }
+    public var observationNames: [String] { ["x", "θ"] }
 
     /// Whether the current episode has terminated (the pole fell or the cart left the track).
     public var isTerminated: Bool { cartPole.isTerminated }

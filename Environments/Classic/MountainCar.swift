@@ -79,6 +79,7 @@ public struct MountainCar: Environment, Sendable {
     public var actionSpace: ActionSpace { .discrete(Discrete(3)) }
 
     public var actionNames: [String] { ["left", "no-op", "right"] }
+    public var observationNames: [String] { ["position", "velocity"] }
 
     /// Whether the current episode has terminated (the car reached the flag).
     public var isTerminated: Bool { phase == .ended }

@@ -81,6 +81,7 @@ public struct MountainCarContinuous: Environment, Sendable {
     public var actionSpace: ActionSpace { .box(Self.forceSpace) }
 
     public var actionNames: [String] { ["force"] }
+    public var observationNames: [String] { ["position", "velocity"] }
 
     /// Whether the current episode has terminated (the car reached the flag).
     public var isTerminated: Bool { phase == .ended }

@@ -87,6 +87,7 @@ public struct Pendulum: Environment, Sendable {
     public var actionSpace: ActionSpace { .box(Self.torqueSpace) }
 
     public var actionNames: [String] { ["torque"] }
+    public var observationNames: [String] { ["cos θ", "sin θ", "θ velocity"] }
 
     @inlinable
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {

@@ -112,6 +112,7 @@ public struct TMaze: Environment, Sendable {
     public var actionSpace: ActionSpace { .discrete(Discrete(4)) }
 
     public var actionNames: [String] { Move.allCases.map(\.name) }
+    public var observationNames: [String] { ["cue up", "cue down", "corridor", "junction"] }
 
     /// Whether the current episode has ended in an arm.
     public var isTerminated: Bool { phase == .ended }

@@ -51,6 +51,10 @@ public protocol Environment {
     /// grid; nil for a vector of quantities (CartPole). The default reads an observation
     /// shaped [rows, columns, channels] as its grid. Saliency overlays use it.
     var observationGrid: ObservationGrid? { get }
+
+    /// A short name for each observation float (`"x"`, `"θ velocity"`), for panels that
+    /// show them; empty (the default) when the floats have no names of their own.
+    var observationNames: [String] { get }
 }
 
 /// An observation laid out as the cells of a `rows × columns` grid that covers the frame,
@@ -94,6 +98,8 @@ public struct Step: Equatable, Sendable {
 }
 
 extension Environment {
+    public var observationNames: [String] { [] }
+
     public var observationGrid: ObservationGrid? {
         let shape = observationSpace.shape
         return shape.count == 3 ? ObservationGrid(rows: shape[0], columns: shape[1]) : nil

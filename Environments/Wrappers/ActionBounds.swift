@@ -16,6 +16,7 @@ public struct ClipAction<Base: Environment>: Environment {
     public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
     public var observationGrid: ObservationGrid? { base.observationGrid }
+    public var observationNames: [String] { base.observationNames }
 
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         base.reset(seed: seed, into: observation)
@@ -70,6 +71,7 @@ public struct RescaleAction<Base: Environment>: Environment {
     }
     public var actionNames: [String] { base.actionNames }
     public var observationGrid: ObservationGrid? { base.observationGrid }
+    public var observationNames: [String] { base.observationNames }
 
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {
         base.reset(seed: seed, into: observation)

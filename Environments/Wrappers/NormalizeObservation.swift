@@ -48,6 +48,7 @@ public struct NormalizeObservation<Base: Environment>: Environment {
     public var actionSpace: ActionSpace { base.actionSpace }
     public var actionNames: [String] { base.actionNames }
     public var observationGrid: ObservationGrid? { base.observationGrid }
+    public var observationNames: [String] { base.observationNames }
 
     @inlinable
     public mutating func reset(seed: UInt64?, into observation: UnsafeMutableBufferPointer<Float>) {

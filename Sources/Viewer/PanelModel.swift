@@ -52,8 +52,9 @@ public struct PanelModel: Equatable, Sendable {
         /// One row per observation float (at most `SceneRenderer.maximumSaliencyRows`).
         case components([ActionRow])
 
-        /// `values` (one per observation float) laid out for `grid`, or as rows.
-        public init(_ values: [Float], grid: ObservationGrid?) {
+        /// `values` (one per observation float) laid out for `grid`, or as rows named by
+        /// `names` (`obs 0`, `obs 1`, ... where a name is missing).
+        public init(_ values: [Float], grid: ObservationGrid?, names: [String] = []) {
             let magnitudes = values.map { $0.isFinite ? Double(Swift.abs($0)) : 0 }
             if let grid, grid.rows * grid.columns > 0, magnitudes.count % (grid.rows * grid.columns) == 0 {
                 let cells = grid.rows * grid.columns, channels = magnitudes.count / cells
@@ -65,7 +66,7 @@ public struct PanelModel: Equatable, Sendable {
                 let shown = Array(magnitudes.prefix(SceneRenderer.maximumSaliencyRows))
                 let largest = magnitudes.max() ?? 0
                 self = .components(shown.enumerated().map { i, value in
-                    ActionRow(name: "obs \(i)", keyLabel: nil, scoreText: String(format: "%.3g", value),
+                    ActionRow(name: i < names.count ? names[i] : "obs \(i)", keyLabel: nil, scoreText: String(format: "%.3g", value),
                               barFraction: largest > 0 ? value / largest : 0, isNegative: false, isChosen: false)
                 })
             }
@@ -109,7 +110,9 @@ public struct PanelModel: Equatable, Sendable {
         }
         self.status = status
         self.help = help
-        saliency = session.saliency.map { Saliency($0, grid: session.environment.observationGrid) }
+        saliency = session.saliency.map {
+            Saliency($0, grid: session.environment.observationGrid, names: session.environment.observationNames)
+        }
         if let box = session.environment.actionSpace.box {
             rows = Self.continuousRows(names: names, advice: advice, box: box)
         } else {

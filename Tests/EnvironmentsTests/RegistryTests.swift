@@ -39,6 +39,22 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(concreteTypeName(try EnvironmentRegistry.standard.spec(id: "CartPole-v1").makeBase()), "CartPole")
     }
 
+    /// Observation names, where an environment gives them, name every float; a grid covers
+    /// the observation with whole cells.
+    func testObservationNamesAndGridsFitTheObservation() throws {
+        for id in EnvironmentRegistry.standard.ids where !id.hasPrefix("gymnasium:") {
+            let environment = try EnvironmentRegistry.standard.makeEnvironment(id: id)
+            let count = environment.observationSpace.count
+            XCTAssertTrue(environment.observationNames.isEmpty || environment.observationNames.count == count, id)
+            if let grid = environment.observationGrid {
+                XCTAssertEqual(count % (grid.rows * grid.columns), 0, id)
+                XCTAssertTrue(environment.observationNames.isEmpty, id)
+            }
+        }
+        XCTAssertEqual(try EnvironmentRegistry.standard.makeEnvironment(id: "Pendulum-v1").observationNames,
+                       ["cos θ", "sin θ", "θ velocity"])
+    }
+
     func testUnknownIDListsTheKnownOnes() {
         XCTAssertThrowsError(try makeEnvironment(id: "CartPole-v0")) { error in
             XCTAssertEqual(error as? EnvironmentError,

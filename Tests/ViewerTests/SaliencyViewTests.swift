@@ -18,6 +18,10 @@ final class SaliencyViewTests: XCTestCase {
             return XCTFail("a vector gives bars")
         }
         XCTAssertEqual(rows.map(\.name), ["obs 0", "obs 1", "obs 2"])
+        guard case .components(let named) = PanelModel.Saliency([1, 4, 2], grid: nil, names: ["x", "y"]) else {
+            return XCTFail("a vector gives bars")
+        }
+        XCTAssertEqual(named.map(\.name), ["x", "y", "obs 2"])
         XCTAssertEqual(rows.map(\.barFraction), [0.25, 1, 0.5])
         XCTAssertEqual(rows.map(\.scoreText), ["1", "4", "2"])
         guard case .components(let many) = PanelModel.Saliency([Float](repeating: 1, count: 40), grid: nil) else {
@@ -48,5 +52,6 @@ final class SaliencyViewTests: XCTestCase {
         XCTAssertEqual(try makeEnvironment(id: "Breakout-MinAtar").observationGrid, ObservationGrid(rows: 10, columns: 10))
         XCTAssertEqual(try makeEnvironment(id: "GridWorld-v0").observationGrid, ObservationGrid(rows: 5, columns: 5))
         XCTAssertNil(try makeEnvironment(id: "CartPole-v1").observationGrid)
+        XCTAssertEqual(try makeEnvironment(id: "CartPole-v1").observationNames, ["x", "x velocity", "θ", "θ velocity"])
     }
 }
