@@ -59,6 +59,9 @@ public protocol Agent: AnyObject {
     /// memory).
     var policyNetwork: PolicyNetwork? { get }
 
+    /// An agent with memory's policy, for ONNX export; nil (the default) for others.
+    var recurrentPolicyNetwork: RecurrentPolicyNetwork? { get }
+
     /// Everything needed to resume: weights and optimiser moments as named tensors
     /// (`"policy.0.weight"`, `"optimizer.m.0"`), counters and generator states as strings.
     func checkpoint() -> AgentCheckpoint
@@ -76,6 +79,7 @@ extension Agent {
     public var resumesExactly: Bool { true }
     public func makeMemory() -> AgentMemory? { nil }
     public var policyNetwork: PolicyNetwork? { nil }
+    public var recurrentPolicyNetwork: RecurrentPolicyNetwork? { nil }
     public func choose(for observation: UnsafeBufferPointer<Float>, memory: inout AgentMemory?) -> ActionChoice {
         choose(for: observation)
     }

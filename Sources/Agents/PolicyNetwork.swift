@@ -1,6 +1,19 @@
 import Autodiff
 import NeuralNet
 
+/// The policy of an agent with memory, as its parts: observations (through `encoder` for
+/// images) feed the recurrent `cell`, whose output goes through `head` to the scores. The
+/// cell's state is the first `cell.stateWidth` floats of the agent's `AgentMemory` (zero at
+/// an episode's start). For ONNX export; it shares the agent's layers.
+public struct RecurrentPolicyNetwork {
+    public let encoder: Sequential?
+    public let cell: any RecurrentLayer
+    public let head: Sequential
+    public let observationShape: [Int]
+    public let outputWidth: Int
+    public let output: PolicyNetwork.Output
+}
+
 /// The network behind an agent's greedy choice, from the observation the agent sees (after
 /// any normalisation) to the scores it chooses by: what `agentlab export` writes as ONNX and
 /// what saliency differentiates. It shares the agent's layers (no copy), so it always holds

@@ -127,6 +127,12 @@ public final class RecurrentActorCritic {
         }
     }
 
+    /// The policy's path: the encoder, the policy cell and the policy head.
+    public var policyNetwork: RecurrentPolicyNetwork {
+        RecurrentPolicyNetwork(encoder: encoder, cell: policyCell, head: policy, observationShape: observationShape,
+                               outputWidth: actionCount, output: actionSpace.isContinuous ? .gaussianMean : .logits)
+    }
+
     /// The policy's distribution given its outputs (categorical over logits, or Gaussian).
     public func distribution(_ outputs: Tensor) -> PolicyDistribution {
         PolicyDistribution(outputs: outputs, logStd: logStd)

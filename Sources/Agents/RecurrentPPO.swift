@@ -250,6 +250,9 @@ public final class RecurrentPPO: RegisteredAgent {
         return network.choose(for: observation, memory: &fresh)
     }
 
+    /// The encoder, policy cell and head, for ONNX export.
+    public var recurrentPolicyNetwork: RecurrentPolicyNetwork? { network.policyNetwork }
+
     public func makeMemory() -> AgentMemory? {
         AgentMemory(state: Array(repeating: 0, count: network.memoryWidth))
     }

@@ -35,8 +35,15 @@ public struct InferenceGraph {
         public var values: [Float]
     }
 
+    /// A 64-bit integer tensor stored in the graph (the positions `Slice` reads).
+    public struct IntegerConstant: Equatable, Sendable {
+        public var name: String
+        public var values: [Int]
+    }
+
     public private(set) var nodes: [Node] = []
     public private(set) var constants: [Constant] = []
+    public private(set) var integerConstants: [IntegerConstant] = []
     private var usedNames: Set<String> = []
 
     public init() {}
@@ -66,6 +73,19 @@ public struct InferenceGraph {
     /// Stores a copy of a tensor's current values and returns its name.
     public mutating func constant(_ tensor: Tensor, name: String) -> String {
         constant(tensor.scalars, shape: tensor.shape, name: name)
+    }
+
+    /// Stores 64-bit integers as a 1-D tensor and returns its name.
+    public mutating func integers(_ values: [Int], name: String) -> String {
+        let unique = uniqueName(name)
+        integerConstants.append(IntegerConstant(name: unique, values: values))
+        return unique
+    }
+
+    /// Columns `range` of a [batch, width] value (`Slice` along axis 1).
+    public mutating func columns(_ range: Range<Int>, of value: String) -> String {
+        let starts = integers([range.lowerBound], name: "starts"), ends = integers([range.upperBound], name: "ends")
+        return apply("Slice", [value, starts, ends, integers([1], name: "axes")], name: "slice")
     }
 
     /// Appends `op` applied to `inputs` and returns the name of its one output.
@@ -214,4 +234,54 @@ extension Residual: InferenceExportable {
 extension Dropout: InferenceExportable {
     /// Inference never drops: the identity.
     public func export(to graph: inout InferenceGraph, input: String) throws(InferenceExportError) -> String { input }
+}
+
+/// A recurrent cell that can write one step of its inference-mode computation into an
+/// `InferenceGraph`: a batch of inputs [B, inputSize] and states [B, stateWidth] in, the
+/// step's outputs [B, hiddenSize] and the next states out, in the same layout as
+/// `RecurrentLayer.sequence` (the LSTM's h then c). A caller runs it once per step and
+/// zeroes the state where an episode begins.
+public protocol RecurrentInferenceExportable: RecurrentLayer {
+    func exportStep(to graph: inout InferenceGraph, input: String, state: String) -> (output: String, state: String)
+}
+
+extension LSTM: RecurrentInferenceExportable {
+    /// Gates x·W_ih + h·W_hh + b in PyTorch's order i, f, g, o; c′ = σ(f)·c + σ(i)·tanh(g),
+    /// h′ = σ(o)·tanh(c′); the state [h′, c′].
+    public func exportStep(to graph: inout InferenceGraph, input: String, state: String) -> (output: String, state: String) {
+        let h = hiddenSize
+        let hidden = graph.columns(0..<h, of: state), cell = graph.columns(h..<(2 * h), of: state)
+        let projected = graph.apply("Gemm", [input, graph.constant(inputWeight, name: "lstm.input_weight"),
+                                             graph.constant(bias, name: "lstm.bias")], name: "lstm_input")
+        let recurrent = graph.apply("MatMul", [hidden, graph.constant(hiddenWeight, name: "lstm.hidden_weight")],
+                                    name: "lstm_recurrent")
+        let gates = graph.apply("Add", [projected, recurrent], name: "lstm_gates")
+        let i = graph.apply("Sigmoid", [graph.columns(0..<h, of: gates)], name: "lstm_i")
+        let f = graph.apply("Sigmoid", [graph.columns(h..<(2 * h), of: gates)], name: "lstm_f")
+        let g = graph.apply("Tanh", [graph.columns((2 * h)..<(3 * h), of: gates)], name: "lstm_g")
+        let o = graph.apply("Sigmoid", [graph.columns((3 * h)..<(4 * h), of: gates)], name: "lstm_o")
+        let nextCell = graph.apply("Add", [graph.apply("Mul", [f, cell]), graph.apply("Mul", [i, g])], name: "lstm_c")
+        let nextHidden = graph.apply("Mul", [o, graph.apply("Tanh", [nextCell])], name: "lstm_h")
+        let nextState = graph.apply("Concat", [nextHidden, nextCell], attributes: [("axis", .int(1))], name: "lstm_state")
+        return (nextHidden, nextState)
+    }
+}
+
+extension GRU: RecurrentInferenceExportable {
+    /// Gates in PyTorch's order r, z, n: r = σ(x·W_ir + b_ir + h·W_hr + b_hr), z likewise,
+    /// n = tanh(x·W_in + b_in + r·(h·W_hn + b_hn)), h′ = n + z·(h − n).
+    public func exportStep(to graph: inout InferenceGraph, input: String, state: String) -> (output: String, state: String) {
+        let h = hiddenSize
+        let fromInput = graph.apply("Gemm", [input, graph.constant(inputWeight, name: "gru.input_weight"),
+                                             graph.constant(inputBias, name: "gru.input_bias")], name: "gru_input")
+        let fromHidden = graph.apply("Gemm", [state, graph.constant(hiddenWeight, name: "gru.hidden_weight"),
+                                              graph.constant(hiddenBias, name: "gru.hidden_bias")], name: "gru_recurrent")
+        func gate(_ k: Int, of value: String) -> String { graph.columns((k * h)..<((k + 1) * h), of: value) }
+        let r = graph.apply("Sigmoid", [graph.apply("Add", [gate(0, of: fromInput), gate(0, of: fromHidden)])], name: "gru_r")
+        let z = graph.apply("Sigmoid", [graph.apply("Add", [gate(1, of: fromInput), gate(1, of: fromHidden)])], name: "gru_z")
+        let n = graph.apply("Tanh", [graph.apply("Add", [gate(2, of: fromInput), graph.apply("Mul", [r, gate(2, of: fromHidden)])])],
+                            name: "gru_n")
+        let next = graph.apply("Add", [n, graph.apply("Mul", [z, graph.apply("Sub", [state, n])])], name: "gru_h")
+        return (next, next)
+    }
 }

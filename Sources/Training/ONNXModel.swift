@@ -1,14 +1,16 @@
 import NeuralNet
 
 /// An `InferenceGraph` written as an ONNX model (onnx/onnx.proto: `ModelProto`, IR version
-/// 8, the default operator set at version 17), float32 throughout, with one input and one
-/// output whose first axis is the batch ("batch": any size).
+/// 8, the default operator set at version 17), float32 inputs and outputs whose first axis
+/// is the batch ("batch": any size).
 package struct ONNXModel {
     package var graph: InferenceGraph
-    /// The input's name and its shape after the batch axis.
-    package var input: (name: String, shape: [Int])
-    /// The output's name and its shape after the batch axis.
-    package var output: (name: String, shape: [Int])
+    /// The inputs' names and shapes after the batch axis (observations, then a recurrent
+    /// policy's state).
+    package var inputs: [(name: String, shape: [Int])]
+    /// The outputs' names and shapes after the batch axis (the scores, then a recurrent
+    /// policy's next state).
+    package var outputs: [(name: String, shape: [Int])]
     /// The graph's name (shown by viewers such as Netron).
     package var name: String
     /// Key–value pairs stored as the model's `metadata_props`.
@@ -27,7 +29,7 @@ package struct ONNXModel {
         static let name = 1, float = 2, int = 3, ints = 8, type = 20
         static let typeFloat = 1, typeInt = 2, typeInts = 7
     }
-    private enum TensorField { static let dims = 1, dataType = 2, name = 8, rawData = 9, float = 1 }
+    private enum TensorField { static let dims = 1, dataType = 2, name = 8, rawData = 9, float = 1, int64 = 7 }
 
     /// The model's bytes.
     package func serialized() -> [UInt8] {
@@ -69,8 +71,18 @@ package struct ONNXModel {
                 t.bytes(TensorField.rawData, raw)
             }
         }
-        message.message(Graph.input, Self.valueInfo(input.name, shape: input.shape))
-        message.message(Graph.output, Self.valueInfo(output.name, shape: output.shape))
+        for constant in graph.integerConstants {
+            message.message(Graph.initializer) { t in
+                t.int(TensorField.dims, constant.values.count)
+                t.int(TensorField.dataType, TensorField.int64)
+                t.string(TensorField.name, constant.name)
+                var raw = [UInt8]()
+                for v in constant.values { withUnsafeBytes(of: Int64(v).littleEndian) { raw.append(contentsOf: $0) } }
+                t.bytes(TensorField.rawData, raw)
+            }
+        }
+        for input in inputs { message.message(Graph.input, Self.valueInfo(input.name, shape: input.shape)) }
+        for output in outputs { message.message(Graph.output, Self.valueInfo(output.name, shape: output.shape)) }
         return message
     }
 

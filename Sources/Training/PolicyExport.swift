@@ -34,7 +34,9 @@ public struct PolicyExportSummary: Equatable, Sendable {
 
 /// The observations and outputs `exportONNX` writes beside the model, so another runtime
 /// can be checked against AgentLab: raw observations (the model's inputs) from greedy
-/// episodes, and AgentLab's outputs for each.
+/// episodes, in order, and AgentLab's outputs for each. For an agent with memory,
+/// `episodeStarts` marks the observations that begin an episode (where the state starts
+/// from zeros) and `stateWidth` is the model's state width.
 struct PolicySamples: Codable {
     var environment: String
     var algorithm: String
@@ -42,10 +44,12 @@ struct PolicySamples: Codable {
     var output: String
     var observations: [[Float]]
     var outputs: [[Float]]
+    var episodeStarts: [Bool]
+    var stateWidth: Int?
 
     enum CodingKeys: String, CodingKey {
         case environment, algorithm, output, observations, outputs
-        case observationShape = "observation_shape"
+        case observationShape = "observation_shape", episodeStarts = "episode_starts", stateWidth = "state_width"
     }
 }
 
@@ -55,44 +59,57 @@ extension TrainedRun {
     /// normalisation baked in, and out the scores the agent chooses by: `probabilities`
     /// (softmax of a categorical policy's logits), `q_values` (DQN), `action_mean` (a
     /// Gaussian policy's mean, before clipping; SAC's before tanh) or `squashed_action`
-    /// (TD3's, in [−1, 1]). The metadata holds the environment id, the algorithm, the
-    /// checkpoint's hash and step, and what the output means.
+    /// (TD3's, in [−1, 1]). An agent with memory's model takes one step: it also reads the
+    /// policy cell's `state` ([batch, width], zeros at an episode's start) and writes
+    /// `next_state`, to feed back at the next step. The metadata holds the environment id,
+    /// the algorithm, the checkpoint's hash and step, and what the outputs mean.
     package func onnxModel() throws(ExportError) -> ONNXModel {
-        guard let policy = agent.policyNetwork else {
-            throw .unsupported("\(configuration.algorithm) agents carry memory from step to step, which an ONNX export "
-                + "does not cover yet; export a feed-forward run (ppo, a2c, reinforce, dqn, sac, td3)")
-        }
         var graph = InferenceGraph()
-        let input = graph.declare("observations")
-        var value = input
-        if let statistics = observationStatistics {
-            // As `RunningMeanVariance.normalize`: (x − mean) / √(variance + 1e-8), clipped.
-            let shape = policy.observationShape
-            let mean = graph.constant(statistics.mean.map { Float($0) }, shape: shape, name: "observation_mean")
-            let deviation = graph.constant(
-                statistics.variance.map { Float(($0 + 1e-8).squareRoot()) }, shape: shape, name: "observation_std")
-            value = graph.apply("Div", [graph.apply("Sub", [value, mean]), deviation], name: "normalized")
-            let clip = Float(configuration.wrappers.observationClip)
-            let low = graph.constant([-clip], shape: [], name: "clip_min"), high = graph.constant([clip], shape: [], name: "clip_max")
-            value = graph.apply("Clip", [value, low, high], name: "normalized_clipped")
-        }
+        let observations = graph.declare("observations")
+        let normalized = normalize(observations, in: &graph)
+        var value: String
+        let shape: [Int], outputWidth: Int, output: PolicyNetwork.Output
+        var state: (width: Int, input: String, output: String)?
         do {
-            value = try policy.layers.export(to: &graph, input: value)
+            if let policy = agent.policyNetwork {
+                (shape, outputWidth, output) = (policy.observationShape, policy.outputWidth, policy.output)
+                value = try policy.layers.export(to: &graph, input: normalized)
+            } else if let policy = agent.recurrentPolicyNetwork,
+                      let cell = policy.cell as? any RecurrentInferenceExportable {
+                (shape, outputWidth, output) = (policy.observationShape, policy.outputWidth, policy.output)
+                let stateInput = graph.declare("state")
+                let features = try policy.encoder?.export(to: &graph, input: normalized) ?? normalized
+                let step = cell.exportStep(to: &graph, input: features, state: stateInput)
+                graph.rename(output: step.state, to: "next_state")
+                state = (cell.stateWidth, stateInput, "next_state")
+                value = try policy.head.export(to: &graph, input: step.state == step.output ? "next_state" : step.output)
+            } else {
+                throw ExportError.unsupported("\(configuration.algorithm)'s policy cannot be exported as ONNX")
+            }
+        } catch let error as InferenceExportError {
+            throw .unsupported("\(error)")
+        } catch let error as ExportError {
+            throw error
         } catch {
             throw .unsupported("\(error)")
         }
         let outputName: String
-        switch policy.output {
+        switch output {
         case .logits:
             outputName = "probabilities"
             value = graph.apply("Softmax", [value], attributes: [("axis", .int(-1))])
         case .qValues, .gaussianMean, .squashedAction:
-            outputName = policy.output.rawValue
-            if value == input { value = graph.apply("Identity", [value]) }
+            outputName = output.rawValue
+            if value == observations { value = graph.apply("Identity", [value]) }
         }
         graph.rename(output: value, to: outputName)
+        var inputs = [("observations", shape)], outputs = [(outputName, [outputWidth])]
+        if let state {
+            inputs.append((state.input, [state.width]))
+            outputs.append((state.output, [state.width]))
+        }
         return ONNXModel(
-            graph: graph, input: ("observations", policy.observationShape), output: (outputName, [policy.outputWidth]),
+            graph: graph, inputs: inputs, outputs: outputs,
             name: "\(configuration.algorithm) on \(configuration.environment)",
             metadata: [
                 ("agentlab.environment", configuration.environment), ("agentlab.algorithm", configuration.algorithm),
@@ -100,8 +117,22 @@ extension TrainedRun {
                 ("agentlab.seed", String(configuration.seed)), ("agentlab.network", info.network),
                 ("agentlab.output", outputName),
                 ("agentlab.observation_normalization", observationStatistics == nil ? "none" : "included"),
-            ],
+            ] + (state == nil ? [] : [("agentlab.state", "feed next_state back as state; zeros at an episode's start")]),
             producerVersion: agentLabVersion)
+    }
+
+    /// `value` normalised as the agent saw its observations, when the run normalises them:
+    /// as `RunningMeanVariance.normalize`, (x − mean) / √(variance + 1e-8), clipped.
+    private func normalize(_ value: String, in graph: inout InferenceGraph) -> String {
+        guard let statistics = observationStatistics else { return value }
+        let shape = spec.makeEnvironment().observationSpace.shape
+        let mean = graph.constant(statistics.mean.map { Float($0) }, shape: shape, name: "observation_mean")
+        let deviation = graph.constant(
+            statistics.variance.map { Float(($0 + 1e-8).squareRoot()) }, shape: shape, name: "observation_std")
+        let scaled = graph.apply("Div", [graph.apply("Sub", [value, mean]), deviation], name: "normalized")
+        let clip = Float(configuration.wrappers.observationClip)
+        let low = graph.constant([-clip], shape: [], name: "clip_min"), high = graph.constant([clip], shape: [], name: "clip_max")
+        return graph.apply("Clip", [scaled, low, high], name: "normalized_clipped")
     }
 
     /// The observation statistics the agent saw its inputs through (nil: raw observations).
@@ -118,11 +149,11 @@ extension TrainedRun {
         let model = try onnxModel()
         try Self.write(Data(model.serialized()), to: path)
         var summary = PolicyExportSummary(
-            path: path, outputName: model.output.name, outputWidth: model.output.shape[0],
+            path: path, outputName: model.outputs[0].name, outputWidth: model.outputs[0].shape[0],
             normalizesObservations: observationStatistics != nil, samplesPath: nil, sampleCount: 0)
-        if samples > 0, let policy = agent.policyNetwork {
+        if samples > 0 {
             let target = samplesPath ?? Self.defaultSamplesPath(for: path)
-            let collected = collectSamples(samples, policy: policy, outputName: model.output.name, seed: seed)
+            let collected = try collectSamples(samples, model: model, seed: seed)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             guard let json = try? encoder.encode(collected) else {
@@ -152,15 +183,23 @@ extension TrainedRun {
     }
 
     /// Greedy episodes on the raw environment (the action wrappers only): each raw
-    /// observation, normalised as training saw it, goes through the agent's network.
-    private func collectSamples(_ count: Int, policy: PolicyNetwork, outputName: String, seed: UInt64) -> PolicySamples {
+    /// observation, normalised as training saw it, is chosen from by the agent (with its
+    /// memory, for an agent with one), and its scores recorded.
+    private func collectSamples(_ count: Int, model: ONNXModel, seed: UInt64) throws(ExportError) -> PolicySamples {
+        let feedForward = agent.policyNetwork
+        let output = feedForward?.output ?? agent.recurrentPolicyNetwork?.output ?? .logits
+        guard output.scoresActions || feedForward != nil else {
+            throw .unsupported("--samples covers policies over numbered actions for agents with memory; leave it out")
+        }
         var environment = configuration.wrappers.wrapActions(of: spec.makeEnvironment())
         let size = environment.observationSpace.count
         var raw = [Float](repeating: 0, count: size)
         raw.withUnsafeMutableBufferPointer { environment.reset(seed: seed, into: $0) }
+        var memory = agent.makeMemory(), startsEpisode = true
         var samples = PolicySamples(
             environment: configuration.environment, algorithm: configuration.algorithm,
-            observationShape: policy.observationShape, output: outputName, observations: [], outputs: [])
+            observationShape: model.inputs[0].shape, output: model.outputs[0].name, observations: [], outputs: [],
+            episodeStarts: [], stateWidth: model.inputs.count > 1 ? model.inputs[1].shape[0] : nil)
         while samples.observations.count < count {
             var seen = raw
             if let statistics = observationStatistics {
@@ -170,9 +209,10 @@ extension TrainedRun {
             }
             // The agent's own scores where it has them (probabilities, Q-values), so the
             // check covers the softmax too; the network's outputs for a continuous policy.
-            let choice = seen.withUnsafeBufferPointer { agent.choose(for: $0) }
+            let choice = seen.withUnsafeBufferPointer { agent.choose(for: $0, memory: &memory) }
             samples.observations.append(raw)
-            samples.outputs.append(policy.output.scoresActions ? choice.scores : policy.outputs(for: seen, count: 1))
+            samples.episodeStarts.append(startsEpisode)
+            samples.outputs.append(output.scoresActions ? choice.scores : feedForward!.outputs(for: seen, count: 1))
             let outcome = raw.withUnsafeMutableBufferPointer { observation in
                 // An environment that refuses the step ends the episode here.
                 if choice.isContinuous {
@@ -180,7 +220,11 @@ extension TrainedRun {
                 }
                 return try? environment.step(choice.action, into: observation)
             }
-            if outcome?.isDone ?? true { raw.withUnsafeMutableBufferPointer { environment.reset(seed: nil, into: $0) } }
+            startsEpisode = outcome?.isDone ?? true
+            if startsEpisode {
+                raw.withUnsafeMutableBufferPointer { environment.reset(seed: nil, into: $0) }
+                memory = agent.makeMemory()
+            }
         }
         return samples
     }

@@ -20,8 +20,9 @@ struct ExportCommand: ParsableCommand {
             `q_values` for DQN, `action_mean` for a Gaussian policy (PPO and A2C in the \
             environment's units; SAC before its tanh and scaling), `squashed_action` for TD3 \
             (in [-1, 1], before scaling). The metadata holds the environment id, the \
-            algorithm, the checkpoint's hash and step. Runs of agents with memory \
-            (recurrent_ppo) cannot be exported yet.
+            algorithm, the checkpoint's hash and step. A recurrent_ppo model takes one step: \
+            it also reads `state` (the policy cell's state, zeros at an episode's start) and \
+            writes `next_state`, to feed back at the next step.
 
             --samples N also plays greedy episodes and writes N raw observations with \
             AgentLab's outputs for each to NAME.samples.json beside the model, to check \

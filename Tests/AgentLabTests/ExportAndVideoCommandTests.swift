@@ -27,18 +27,25 @@ final class ExportAndVideoCommandTests: CommandLineTestCase {
         XCTAssertEqual(names.filter { $0.hasPrefix("events.out.tfevents.") }.count, 1, "\(names)")
     }
 
-    func testExportRefusesWhatItCannotWrite() throws {
+    /// An agent with memory exports one step, and its samples mark where episodes start.
+    func testARecurrentRunExportsWithItsState() throws {
         let recurrent = try agentlab(
             "train", "--env", "TMaze-v0", "--algo", "recurrent_ppo", "--steps", "1024", "--threads", "1",
             "--out", path("memory"))
         XCTAssertEqual(recurrent.status, 0, recurrent.error)
-        var result = try agentlab("export", path("memory"), "--out", path("memory.onnx"))
-        XCTAssertEqual(result.status, 2)
-        XCTAssertTrue(result.error.contains("recurrent_ppo agents carry memory"), result.error)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path("memory.onnx")))
+        let result = try agentlab("export", path("memory"), "--out", path("memory.onnx"), "--samples", "30")
+        XCTAssertEqual(result.status, 0, result.error)
+        let samples = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: path("memory.samples.json")))) as? [String: Any]
+        XCTAssertEqual(samples?["state_width"] as? Int, 128, "the default LSTM of 64: h then c")
+        let starts = try XCTUnwrap(samples?["episode_starts"] as? [Bool])
+        XCTAssertEqual(starts.count, 30)
+        XCTAssertEqual(starts.first, true)
+    }
 
+    func testExportRefusesWhatItCannotWrite() throws {
         let run = try trainSmallRun("ppo")
-        result = try agentlab("export", run, "--out", path("missing/policy.onnx"))
+        var result = try agentlab("export", run, "--out", path("missing/policy.onnx"))
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.error.contains("does not exist"), result.error)
         result = try agentlab("export", run, "--out", path("x.onnx"), "--format", "tflite")

@@ -80,3 +80,38 @@ final class InferenceGraphTests: XCTestCase {
         XCTAssertEqual(graph.nodes[1].inputs, ["features"])
     }
 }
+
+final class RecurrentInferenceGraphTests: XCTestCase {
+    /// One LSTM step reads h and c from the state's halves and the gates in PyTorch's order
+    /// i, f, g, o from quarters of x·W_ih + b + h·W_hh; the next state is [h′, c′].
+    func testAnLSTMStepSlicesItsGatesInPyTorchsOrder() {
+        var generator = SeededGenerator(seed: 2)
+        let lstm = LSTM(inputSize: 3, hiddenSize: 5, generator: &generator)
+        var graph = InferenceGraph()
+        let step = lstm.exportStep(to: &graph, input: graph.declare("x"), state: graph.declare("s"))
+        let slices = graph.nodes.filter { $0.op == "Slice" }
+        let starts = slices.map { slice in graph.integerConstants.first { $0.name == slice.inputs[1] }!.values[0] }
+        let ends = slices.map { slice in graph.integerConstants.first { $0.name == slice.inputs[2] }!.values[0] }
+        XCTAssertEqual(starts, [0, 5, 0, 5, 10, 15], "h, c, then i, f, g, o")
+        XCTAssertEqual(ends, [5, 10, 5, 10, 15, 20])
+        let activations = graph.nodes.filter { ["Sigmoid", "Tanh"].contains($0.op) }.map(\.op)
+        XCTAssertEqual(activations, ["Sigmoid", "Sigmoid", "Tanh", "Sigmoid", "Tanh"], "σ(i), σ(f), tanh(g), σ(o), tanh(c′)")
+        XCTAssertEqual(graph.nodes.last?.op, "Concat")
+        XCTAssertEqual(graph.nodes.last?.inputs, [step.output, graph.nodes.last!.inputs[1]])
+        XCTAssertEqual(graph.constants.first { $0.shape == [3, 20] }?.values, lstm.inputWeight.scalars)
+        XCTAssertEqual(graph.constants.first { $0.shape == [5, 20] }?.values, lstm.hiddenWeight.scalars)
+    }
+
+    /// A GRU step's state is its output: h′ = n + z·(h − n), with the recurrent bias inside
+    /// the reset gate's product.
+    func testAGRUStepsStateIsItsOutput() {
+        var generator = SeededGenerator(seed: 2)
+        let gru = GRU(inputSize: 3, hiddenSize: 4, generator: &generator)
+        var graph = InferenceGraph()
+        let step = gru.exportStep(to: &graph, input: graph.declare("x"), state: graph.declare("h"))
+        XCTAssertEqual(step.output, step.state)
+        XCTAssertEqual(graph.nodes.filter { $0.op == "Gemm" }.count, 2, "x·W_ih + b_ih and h·W_hh + b_hh")
+        XCTAssertEqual(graph.nodes.filter { $0.op == "Slice" }.count, 6, "r, z and n from each side")
+        XCTAssertEqual(graph.nodes.last?.op, "Add")
+    }
+}

@@ -49,6 +49,28 @@ final class TrainingOutputsTests: XCTestCase {
         }
     }
 
+    /// A recurrent policy's model takes one step: observations and the policy cell's state
+    /// in, probabilities and the next state out; the LSTM is written as its gates.
+    func testARecurrentModelCarriesItsState() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentlab-outputs-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let configuration = try RunConfiguration(
+            environment: "TMaze-v0", algorithm: "recurrent_ppo",
+            yaml: "steps: 256\nthreads: 1\nenvironments: 4\nrecurrent_ppo: {steps_per_rollout: 16, minibatches: 2, "
+                + "network: {hidden_sizes: [8], recurrent: {cell: lstm, size: 6}}}")
+        try TrainingSession(starting: configuration, folder: folder).run()
+        let model = try TrainedRun(folder).onnxModel()
+        XCTAssertEqual(model.inputs.map(\.name), ["observations", "state"])
+        XCTAssertEqual(model.inputs.map(\.shape), [[4], [12]])
+        XCTAssertEqual(model.outputs.map(\.name), ["probabilities", "next_state"])
+        XCTAssertEqual(model.outputs.map(\.shape), [[4], [12]])
+        let ops = model.graph.nodes.map(\.op)
+        XCTAssertEqual(ops.filter { $0 == "Slice" }.count, 6, "h, c and four gates")
+        XCTAssertEqual(ops.last, "Softmax")
+        XCTAssertTrue(model.graph.nodes.contains { $0.op == "Concat" && $0.outputs == ["next_state"] })
+        XCTAssertEqual(model.graph.integerConstants.count, 18, "starts, ends and axes of each slice")
+    }
+
     /// The exported model: Gemm and tanh per hidden layer, the policy head, then softmax,
     /// named as documented, with the run's metadata; serialised as an ONNX IR 8 model of
     /// opset 17 whose graph reads `observations` and writes `probabilities`.
@@ -59,9 +81,10 @@ final class TrainingOutputsTests: XCTestCase {
         let model = try run.onnxModel()
         XCTAssertEqual(model.graph.nodes.map(\.op), ["Gemm", "Tanh", "Gemm", "Tanh", "Gemm", "Softmax"])
         XCTAssertEqual(model.graph.nodes.last?.outputs, ["probabilities"])
-        XCTAssertEqual(model.input.name, "observations")
-        XCTAssertEqual(model.input.shape, [4])
-        XCTAssertEqual(model.output.shape, [2])
+        XCTAssertEqual(model.inputs.map(\.name), ["observations"])
+        XCTAssertEqual(model.inputs[0].shape, [4])
+        XCTAssertEqual(model.outputs.map(\.name), ["probabilities"])
+        XCTAssertEqual(model.outputs[0].shape, [2])
         let metadata = Dictionary(uniqueKeysWithValues: model.metadata.map { ($0.key, $0.value) })
         XCTAssertEqual(metadata["agentlab.environment"], "CartPole-v1")
         XCTAssertEqual(metadata["agentlab.algorithm"], "ppo")

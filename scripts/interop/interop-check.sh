@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ecosystem formats, each read by the real tool, as CI runs it:
-#   scripts/interop/interop-check.sh AGENTLAB_BINARY CARTPOLE_PPO_RUN CARTPOLE_DQN_RUN
+#   scripts/interop/interop-check.sh AGENTLAB_BINARY CARTPOLE_PPO_RUN CARTPOLE_DQN_RUN [RECURRENT_PPO_RUN]
 #
 # Installs pinned TensorBoard, ONNX, ONNX Runtime and Gymnasium into a virtual environment, then:
 #   1. TensorBoard's reader finds every metrics.csv value of both runs, with the same steps
@@ -9,7 +9,9 @@
 #   2. the PPO run, a DQN run and a conv PPO run on Breakout-MinAtar are exported as ONNX:
 #      onnx.checker accepts each, ONNX Runtime matches AgentLab's outputs within 1e-5 on 1,000
 #      observations from greedy episodes, and the CartPole policy scores 500 in each of 10
-#      episodes of Gymnasium's own CartPole-v1 (scripts/interop/onnx_check.py);
+#      episodes of Gymnasium's own CartPole-v1 (scripts/interop/onnx_check.py); a recurrent
+#      PPO run, when given, is exported as a one-step model with its state and checked on
+#      1,000 observations of whole episodes, the state fed back step by step;
 #   3. `agentlab record --out *.mp4` (with --saliency) is decoded by ffprobe: H.264, the frame
 #      count, size and frame rate the command reported.
 # Without python3 or venv it says "skipped: ..." for 1 and 2 and exits 0 after 3; without
@@ -29,12 +31,14 @@ numpy_version=2.2.6
 check_name=interop-check
 . "$(dirname "$0")/../lib/check-log.sh"
 
-[ $# -eq 3 ] || { echo "usage: $0 AGENTLAB_BINARY CARTPOLE_PPO_RUN CARTPOLE_DQN_RUN" >&2; exit 2; }
+[ $# -eq 3 ] || [ $# -eq 4 ] || {
+  echo "usage: $0 AGENTLAB_BINARY CARTPOLE_PPO_RUN CARTPOLE_DQN_RUN [RECURRENT_PPO_RUN]" >&2; exit 2; }
 [ -x "$1" ] && [ -f "$1" ] || { echo "$0: $1 is not an executable file" >&2; exit 2; }
-for run in "$2" "$3"; do [ -d "$run" ] || { echo "$0: $run is not a run folder" >&2; exit 2; }; done
+for run in "${@:2}"; do [ -d "$run" ] || { echo "$0: $run is not a run folder" >&2; exit 2; }; done
 agentlab="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 ppo_run="$2"
 dqn_run="$3"
+recurrent_run="${4:-}"
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 
@@ -103,5 +107,10 @@ start=$(now)
 "$agentlab" export "$work/ppo-breakout" --out "$work/ppo-breakout.onnx" --samples 1000
 "$python" scripts/interop/onnx_check.py "$work/ppo-breakout.onnx" --samples "$work/ppo-breakout.samples.json" \
   || fail "the exported Breakout-MinAtar conv policy"
+if [ -n "$recurrent_run" ]; then
+  "$agentlab" export "$recurrent_run" --out "$work/recurrent.onnx" --samples 1000
+  "$python" scripts/interop/onnx_check.py "$work/recurrent.onnx" --samples "$work/recurrent.samples.json" \
+    || fail "the exported recurrent PPO policy"
+fi
 say "ONNX passed ($(seconds_since "$start") s)"
 rm -rf "$work"

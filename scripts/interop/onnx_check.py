@@ -23,6 +23,22 @@ import onnx
 import onnxruntime
 
 
+def run_with_state(session, observations, episode_starts):
+    """A model with memory, one observation at a time: its `next_state` fed back as
+    `state`, zeros where an episode starts."""
+    state_input = session.get_inputs()[1]
+    width = state_input.shape[1]
+    names = [o.name for o in session.get_outputs()]
+    state = np.zeros((1, width), dtype=np.float32)
+    outputs = []
+    for observation, starts in zip(observations, episode_starts):
+        if starts:
+            state = np.zeros((1, width), dtype=np.float32)
+        scores, state = session.run(names, {session.get_inputs()[0].name: observation[None], state_input.name: state})
+        outputs.append(scores[0])
+    return np.stack(outputs)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
@@ -57,7 +73,10 @@ def main():
         observations = np.asarray(samples["observations"], dtype=np.float32)
         observations = observations.reshape([len(observations)] + samples["observation_shape"])
         expected = np.asarray(samples["outputs"], dtype=np.float32)
-        got = session.run([output_name], {input_name: observations})[0]
+        if len(session.get_inputs()) > 1:
+            got = run_with_state(session, observations, samples["episode_starts"])
+        else:
+            got = session.run([output_name], {input_name: observations})[0]
         difference = np.abs(got - expected)
         worst = float(np.max(difference))
         # Outputs up to 1 must agree within the tolerance; larger ones (Q-values near 100,
@@ -79,8 +98,16 @@ def main():
         for episode in range(args.episodes):
             observation, _ = env.reset(seed=episode)
             total, done = 0.0, False
+            inputs = session.get_inputs()
+            state = np.zeros((1, inputs[1].shape[1]), dtype=np.float32) if len(inputs) > 1 else None
             while not done:
-                scores = session.run([output_name], {input_name: observation[None].astype(np.float32)})[0][0]
+                feed = {input_name: observation[None].astype(np.float32)}
+                if state is not None:
+                    feed[inputs[1].name] = state
+                    scores, state = session.run(None, feed)
+                    scores = scores[0]
+                else:
+                    scores = session.run([output_name], feed)[0][0]
                 observation, reward, terminated, truncated, _ = env.step(int(np.argmax(scores)))
                 total += float(reward)
                 done = terminated or truncated
