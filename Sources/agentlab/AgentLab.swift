@@ -17,9 +17,8 @@ struct AgentLab: ParsableCommand {
             Speed: `agentlab bench` measures the neural-network core and the environments.
             Sweeps: `agentlab sweep SPEC.yaml` trains settings × seeds and ranks them;
             `agentlab compare RUN_OR_SWEEP...` plots learning curves with confidence bands.
-            Formats: every run writes TensorBoard events (`tensorboard --logdir runs`);
-            `agentlab export RUN --out policy.onnx` writes ONNX; `agentlab record RUN --out x.mp4`
-            writes H.264 video (with --saliency, what the agent looks at).
+            Formats: runs write TensorBoard events; `agentlab export RUN` writes ONNX;
+            `agentlab record RUN --out x.mp4 --saliency` films what the agent looks at.
             """,
         subcommands: [
             TrainCommand.self, EvalCommand.self, WatchCommand.self, PresetsCommand.self, EnvsCommand.self, RolloutCommand.self, BenchCommand.self,
