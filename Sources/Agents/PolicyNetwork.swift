@@ -64,10 +64,11 @@ public struct PolicyNetwork {
 
     /// How strongly each float of `observation` drives `action`'s score: |∂ score / ∂ x|
     /// for every observation float x, where the score is the action's logit (a categorical
-    /// policy) or Q-value (DQN), before any softmax. For a continuous policy (`action` is
-    /// then ignored) the score is the sum of the output's dimensions. The weights receive
-    /// no gradient.
-    public func saliency(for observation: [Float], action: Int) -> [Float] {
+    /// policy) or Q-value (DQN), before any softmax; with `action` nil, the action the
+    /// network scores highest (the first, on a tie, as `choose(for:)` picks), read from the
+    /// same forward pass. For a continuous policy (`action` is then ignored) the score is
+    /// the sum of the output's dimensions. The weights receive no gradient.
+    public func saliency(for observation: [Float], action: Int? = nil) -> [Float] {
         precondition(observation.count == observationShape.reduce(1, *),
                      "PolicyNetwork: \(observation.count) floats are not one observation of \(observationShape)")
         let input = Tensor(shape: [1] + observationShape, scalars: observation, requiresGradient: true)
@@ -79,8 +80,9 @@ public struct PolicyNetwork {
         let scores = layers.constantReplica()(input)
         var seed = [Float](repeating: output.scoresActions ? 0 : 1, count: outputWidth)
         if output.scoresActions {
-            precondition((0..<outputWidth).contains(action), "PolicyNetwork: action \(action) is outside 0..<\(outputWidth)")
-            seed[action] = 1
+            let chosen = action ?? scores.argmaxAlongLastAxis()[0]
+            precondition((0..<outputWidth).contains(chosen), "PolicyNetwork: action \(chosen) is outside 0..<\(outputWidth)")
+            seed[chosen] = 1
         }
         scores.backward(seed: seed)
         return (input.gradient ?? [Float](repeating: 0, count: observation.count)).map { Swift.abs($0) }

@@ -24,13 +24,7 @@ public struct AgentAdvisor: ActionAdvisor {
     /// Q-value; the sum of a continuous policy's outputs), through the agent's network
     /// (`PolicyNetwork.saliency`); nil for an agent with memory.
     public func saliency(of observation: [Float]) -> [Float]? {
-        guard let network = agent.policyNetwork else { return nil }
-        var action = 0
-        if network.output.scoresActions {
-            let scores = network.outputs(for: observation, count: 1)
-            for i in scores.indices where scores[i] > scores[action] { action = i }  // the first largest, as choose
-        }
-        return network.saliency(for: observation, action: action)
+        agent.policyNetwork?.saliency(for: observation)
     }
 
     public mutating func advise(_ observation: [Float]) -> Advice {

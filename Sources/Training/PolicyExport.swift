@@ -64,32 +64,35 @@ extension TrainedRun {
     /// `next_state`, to feed back at the next step. The metadata holds the environment id,
     /// the algorithm, the checkpoint's hash and step, and what the outputs mean.
     package func onnxModel() throws(ExportError) -> ONNXModel {
+        let feedForward = agent.policyNetwork, recurrent = agent.recurrentPolicyNetwork
+        let cell = recurrent?.cell as? any RecurrentInferenceExportable
+        let shape: [Int], outputWidth: Int, output: PolicyNetwork.Output
+        if let feedForward {
+            (shape, outputWidth, output) = (feedForward.observationShape, feedForward.outputWidth, feedForward.output)
+        } else if let recurrent, cell != nil {
+            (shape, outputWidth, output) = (recurrent.observationShape, recurrent.outputWidth, recurrent.output)
+        } else {
+            throw .unsupported("\(configuration.algorithm)'s policy cannot be exported as ONNX")
+        }
         var graph = InferenceGraph()
         let observations = graph.declare("observations")
-        let normalized = normalize(observations, in: &graph)
+        let normalized = normalize(observations, shape: shape, in: &graph)
         var value: String
-        let shape: [Int], outputWidth: Int, output: PolicyNetwork.Output
         var state: (width: Int, input: String, output: String)?
-        do {
-            if let policy = agent.policyNetwork {
-                (shape, outputWidth, output) = (policy.observationShape, policy.outputWidth, policy.output)
-                value = try policy.layers.export(to: &graph, input: normalized)
-            } else if let policy = agent.recurrentPolicyNetwork,
-                      let cell = policy.cell as? any RecurrentInferenceExportable {
-                (shape, outputWidth, output) = (policy.observationShape, policy.outputWidth, policy.output)
+        do throws(InferenceExportError) {
+            if let feedForward {
+                value = try feedForward.layers.export(to: &graph, input: normalized)
+            } else if let recurrent, let cell {
                 let stateInput = graph.declare("state")
-                let features = try policy.encoder?.export(to: &graph, input: normalized) ?? normalized
+                let features = try recurrent.encoder?.export(to: &graph, input: normalized) ?? normalized
                 let step = cell.exportStep(to: &graph, input: features, state: stateInput)
+                value = try recurrent.head.export(to: &graph, input: step.output)
+                // Renamed where it is made and wherever it is read (a GRU's head reads it).
                 graph.rename(output: step.state, to: "next_state")
                 state = (cell.stateWidth, stateInput, "next_state")
-                value = try policy.head.export(to: &graph, input: step.state == step.output ? "next_state" : step.output)
             } else {
-                throw ExportError.unsupported("\(configuration.algorithm)'s policy cannot be exported as ONNX")
+                preconditionFailure("checked above")
             }
-        } catch let error as InferenceExportError {
-            throw .unsupported("\(error)")
-        } catch let error as ExportError {
-            throw error
         } catch {
             throw .unsupported("\(error)")
         }
@@ -121,11 +124,11 @@ extension TrainedRun {
             producerVersion: agentLabVersion)
     }
 
-    /// `value` normalised as the agent saw its observations, when the run normalises them:
-    /// as `RunningMeanVariance.normalize`, (x − mean) / √(variance + 1e-8), clipped.
-    private func normalize(_ value: String, in graph: inout InferenceGraph) -> String {
+    /// `value`, observations of `shape`, normalised as the agent saw them when the run
+    /// normalises them: as `RunningMeanVariance.normalize`, (x − mean) / √(variance + 1e-8),
+    /// clipped.
+    private func normalize(_ value: String, shape: [Int], in graph: inout InferenceGraph) -> String {
         guard let statistics = observationStatistics else { return value }
-        let shape = spec.makeEnvironment().observationSpace.shape
         let mean = graph.constant(statistics.mean.map { Float($0) }, shape: shape, name: "observation_mean")
         let deviation = graph.constant(
             statistics.variance.map { Float(($0 + 1e-8).squareRoot()) }, shape: shape, name: "observation_std")

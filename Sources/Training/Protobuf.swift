@@ -4,7 +4,7 @@
 /// TensorBoard's `Event` and ONNX's `ModelProto`; nothing here reads protocol buffers.
 ///
 /// Fields are written in the order they are added; a repeated field is the same field
-/// added again (or, for numbers, one packed field).
+/// added again.
 package struct ProtobufMessage {
     /// The encoded bytes so far.
     package private(set) var bytes: [UInt8] = []
@@ -36,9 +36,6 @@ package struct ProtobufMessage {
         appendVarint(UInt64(bitPattern: Int64(value)))
     }
 
-    /// A `bool` field.
-    package mutating func bool(_ field: Int, _ value: Bool) { int(field, value ? 1 : 0) }
-
     /// A `double` field (eight bytes, little-endian).
     package mutating func double(_ field: Int, _ value: Double) {
         key(field, .fixed64)
@@ -69,20 +66,5 @@ package struct ProtobufMessage {
         var inner = ProtobufMessage()
         build(&inner)
         message(field, inner)
-    }
-
-    /// A packed `repeated float` field.
-    package mutating func packedFloats(_ field: Int, _ values: some Collection<Float>) {
-        key(field, .lengthDelimited)
-        appendVarint(UInt64(values.count * 4))
-        bytes.reserveCapacity(bytes.count + values.count * 4)
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-    }
-
-    /// A packed `repeated int64` field.
-    package mutating func packedInts(_ field: Int, _ values: [Int]) {
-        var payload = ProtobufMessage()
-        for v in values { payload.appendVarint(UInt64(bitPattern: Int64(v))) }
-        bytes(field, payload.bytes)
     }
 }

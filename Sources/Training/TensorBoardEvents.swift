@@ -242,18 +242,7 @@ package final class TensorBoardEventWriter {
     private func append(_ event: ProtobufMessage) throws(TensorBoardError) {
         guard descriptor >= 0 else { throw .closed(url.path) }
         let record = TensorBoardRecords.framed(event.bytes)
-        let failure = record.withUnsafeBytes { raw -> Int32 in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return 0
-        }
+        let failure = AtomicFile.writeAll(Data(record), to: descriptor)
         guard failure == 0 else {
             ftruncate(descriptor, size)
             throw .unwritable(url.path, reason: String(cString: strerror(failure)))

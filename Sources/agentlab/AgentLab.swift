@@ -43,7 +43,8 @@ struct AgentLab: ParsableCommand {
         } catch ExitCodeError.interrupted(let signal) {
             finish(128 + signal)
         } catch where error is EnvironmentError || error is GymnasiumError || error is RunFolderError || error is ConfigurationError
-                        || error is TrainingError || error is SweepSpecError || error is SweepError || error is CSVError {
+                        || error is TrainingError || error is SweepSpecError || error is SweepError || error is CSVError
+                        || error is ExportError {
             // Input the user can fix: an unknown id, a bad setting or file, a full disk.
             printError("\(error)")
             finish(ExitCode.usageError.rawValue)

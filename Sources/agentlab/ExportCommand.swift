@@ -61,12 +61,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try checkParentFolder(of: out)
         let trained = try TrainedRun(runFolder)
-        let summary: PolicyExportSummary
-        do {
-            summary = try trained.exportONNX(to: out, samples: samples, seed: seed)
-        } catch {
-            throw UsageError(error.description)
-        }
+        let summary = try trained.exportONNX(to: out, samples: samples, seed: seed)
         print("wrote \(summary.path): observations → \(summary.outputName) (\(summary.outputWidth) per observation)"
             + (summary.normalizesObservations ? ", observation normalisation included" : ""))
         if let samplesPath = summary.samplesPath {

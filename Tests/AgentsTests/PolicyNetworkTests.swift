@@ -30,6 +30,10 @@ final class PolicyNetworkTests: XCTestCase {
         XCTAssertEqual(network.outputs(for: [1, 2], count: 1), [4.5, -9])  // (4.5·1, 4.5·−2)
         XCTAssertEqual(network.saliency(for: [1, 2], action: 0), [0.5, 2])
         XCTAssertEqual(network.saliency(for: [1, 2], action: 1), [1, 4])
+        XCTAssertEqual(network.saliency(for: [1, 2]), [0.5, 2], "by default, the action scored highest: 0")
+        // At (−1, −2) the hidden pre-activations are (−4.5, 0.5): ReLU keeps unit 1, the
+        // scores are (0.5·3, 0.5·1) = (1.5, 0.5), so action 0, and ∂/∂x = (−1, 0.25)·3.
+        XCTAssertEqual(network.saliency(for: [-1, -2]), [3, 0.75])
     }
 
     /// At x = 0, tanh′(0) = 1, so ∂ score_a / ∂ x_i = Σⱼ W1[i, j] · W2[j, a]:
